@@ -1,0 +1,3 @@
+from netloupe.cli.main import main
+
+main()

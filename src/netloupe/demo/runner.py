@@ -1,0 +1,56 @@
+"""Assemble the demo report from its sections."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..viz.report import Report, ReportSection
+
+__all__ = ["SECTION_MODULES", "DemoContext", "run_demo"]
+
+#: Section builders, in report order. Add yours here.
+SECTION_MODULES: list[str] = [
+    "netloupe.demo.section_explain",
+]
+
+
+@dataclass
+class DemoContext:
+    """What every section may use: where to write, the device, a shared cache, progress reporting."""
+
+    out_dir: Path
+    device: torch.device
+    fast: bool = False
+    cache: dict[str, Any] = field(default_factory=dict)
+    log: Callable[[str], None] = print
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_demo(
+    out_dir: str | Path,
+    device: str | torch.device = "cpu",
+    fast: bool = False,
+    sections: list[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Build every section and write ``out_dir/report.html``; returns its path."""
+    ctx = DemoContext(out_dir=Path(out_dir), device=torch.device(device), fast=fast, log=log)
+    ctx.out_dir.mkdir(parents=True, exist_ok=True)
+    report = Report(
+        title="netloupe demo",
+        subtitle="Where the network looks, and whether it is right: real photographs explained by the default model.",
+    )
+    for name in sections or SECTION_MODULES:
+        start = time.perf_counter()
+        section: ReportSection | None = import_module(name).build(ctx)
+        ctx.timings[name] = time.perf_counter() - start
+        if section is not None:
+            report.add(section)
+    return report.write(ctx.out_dir / "report.html")
