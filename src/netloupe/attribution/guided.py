@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .._typing import LayersSpec
-from ..cam._state import eval_mode
+from .._state import eval_mode
 from ..cam.engine import explain
 from ..errors import InputError
 from ..targets import TargetSet, TargetSpec, resolve_targets

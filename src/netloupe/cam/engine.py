@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..layers import resolve_layers
 from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_targets
 from ._capture import Capture, LayerCapture, run_capture
-from ._state import eval_mode
+from .._state import eval_mode
 from .base import CAMContext, CAMMethod
 from .perturbation import upsample
 from .registry import get_method
