@@ -20,6 +20,7 @@ from typing import Literal
 import torch
 
 from .._typing import PathLikeStr
+from ..cam._capture import check_hookable
 from ..cam.registry import get_method
 from ..errors import InputError
 from ..layers import resolve_layer
@@ -27,6 +28,7 @@ from ..models.zoo import LoadedModel
 from .items import DatasetItem, discover_items
 from .journal import JOURNAL_NAME, Journal, check_config
 from .manifest import files_present, write_manifest
+from .process import compiled_layer
 
 __all__ = ["RunSummary", "StopFlag", "run_dataset"]
 
@@ -95,9 +97,10 @@ def _validate(loaded: LoadedModel, methods: Sequence[str], top_k: int, layer: st
         raise InputError(f"top_k: must be >= 1, got {top_k}")
     if batch_size < 1:
         raise InputError(f"batch_size: must be >= 1, got {batch_size}")
+    check_hookable(loaded.model)  # TorchScript: a clear error before any work
     target = layer if layer is not None else loaded.target_layer
     if target is not None:
-        resolve_layer(loaded.model, target)
+        resolve_layer(loaded.model, compiled_layer(loaded.model, target))
 
 
 def run_dataset(
@@ -115,6 +118,7 @@ def run_dataset(
     engine: Engine = "local",
     limit: int | None = None,
     root: PathLikeStr | None = None,
+    compile: bool = False,
     on_start: Callable[[int, int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     stop: StopFlag | None = None,
@@ -135,6 +139,7 @@ def run_dataset(
         engine: ``"local"`` or ``"ray"``.
         limit: only the first ``limit`` items of the dataset.
         root: folder that relative CSV paths are relative to.
+        compile: run the model through ``torch.compile`` (see docs/runner.md for what works).
         on_start: called once with (items to do now, items already finished).
         on_progress: called with the number of items finished or failed after each batch.
         stop: a flag that stops the run after the batch in flight (signals set it too).
@@ -162,6 +167,7 @@ def run_dataset(
         "layer": layer if layer is not None else loaded.target_layer,
     }
     check_config(out_dir, config)
+    config["compile"] = compile  # not part of the job's identity: compiled maps equal eager ones
     journal = Journal(out_dir / JOURNAL_NAME)
     records = journal.read()
     finished = {i for i, r in records.items() if r.get("status") == "done" and files_present(out_dir, r)}

@@ -58,7 +58,9 @@ def run_local(
 ) -> list[str]:
     """Explain ``todo`` and hand each finished batch's records to ``sink``; returns the layer names."""
     dev = torch.device(device)
-    processor = BatchProcessor(loaded, config["methods"], config["top_k"], config["layer"], dev)  # type: ignore[arg-type]
+    processor = BatchProcessor(
+        loaded, config["methods"], config["top_k"], config["layer"], dev, bool(config.get("compile"))  # type: ignore[arg-type]
+    )
     loader = DataLoader(
         ItemDataset(todo, loaded.preprocess),
         batch_size=batch_size,
