@@ -102,9 +102,16 @@ def main() -> None:
                 else:
                     parallel = name == "netloupe run"
                     summary = run_dataset(
-                        args.data, loaded, ["gradcam"], out, top_k=1, limit=args.limit,
-                        batch_size=args.batch_size, workers=args.workers if parallel else 0,
-                        writers=args.writers if parallel else 1, device="cpu",
+                        args.data,
+                        loaded,
+                        ["gradcam"],
+                        out,
+                        top_k=1,
+                        limit=args.limit,
+                        batch_size=args.batch_size,
+                        workers=args.workers if parallel else 0,
+                        writers=args.writers if parallel else 1,
+                        device="cpu",
                     )
                     assert summary.done == len(paths) and not summary.failed
                 times[name].append(time.perf_counter() - t0)
@@ -114,14 +121,16 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     rates = {name: len(paths) / statistics.median(t) for name, t in times.items()}
     base = rates["pytorch-grad-cam loop"]
-    import pytorch_grad_cam  # noqa: F401
     from importlib.metadata import version
+
+    import pytorch_grad_cam  # noqa: F401
 
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": "PYTHONPATH=src python " + " ".join(["scripts/bench_runner.py", *sys.argv[1:]]),
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s), "
-        f"{__import__('os').cpu_count()} logical CPUs (shared), torch {torch.__version__}, grad-cam {version('grad-cam')}",
+        f"{__import__('os').cpu_count()} logical CPUs (shared), torch {torch.__version__}, "
+        f"grad-cam {version('grad-cam')}",
         "dataset": str(args.data),
         "images": len(paths),
         "model": loaded.name,

@@ -20,7 +20,9 @@ pytest.importorskip("ray.data")
 def local_ray():  # type: ignore[no-untyped-def]
     src = str(Path(__file__).resolve().parents[2] / "src")
     pythonpath = os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": pythonpath}})
+    ray.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": pythonpath}}
+    )
     yield
     ray.shutdown()
 
@@ -46,7 +48,10 @@ def test_ray_engine_equals_local_engine(local_ray: None, tmp_path: Path) -> None
         ref = images_a[im["id"]]
         assert [m["overlay"] for m in im["maps"]] == [m["overlay"] for m in ref["maps"]]
         assert [p["class_index"] for p in im["predictions"]] == [p["class_index"] for p in ref["predictions"]]
-        with np.load(tmp_path / "ray" / im["id"] / "maps.npz") as zr, np.load(tmp_path / "local" / im["id"] / "maps.npz") as zl:
+        with (
+            np.load(tmp_path / "ray" / im["id"] / "maps.npz") as zr,
+            np.load(tmp_path / "local" / im["id"] / "maps.npz") as zl,
+        ):
             for key in zl.files:
                 np.testing.assert_allclose(zr[key], zl[key], atol=1e-5)
         for m in im["maps"]:

@@ -90,7 +90,10 @@ def test_dataloader_workers_give_the_same_maps(tmp_path: Path) -> None:
     _run(tmp_path / "data", tmp_path / "a", workers=0, batch_size=2)
     _run(tmp_path / "data", tmp_path / "b", workers=2, batch_size=3)
     for im in _manifest(tmp_path / "a")["images"]:
-        with np.load(tmp_path / "a" / im["id"] / "maps.npz") as za, np.load(tmp_path / "b" / im["id"] / "maps.npz") as zb:
+        with (
+            np.load(tmp_path / "a" / im["id"] / "maps.npz") as za,
+            np.load(tmp_path / "b" / im["id"] / "maps.npz") as zb,
+        ):
             for m in METHODS:
                 np.testing.assert_allclose(za[m], zb[m], atol=1e-5)
 

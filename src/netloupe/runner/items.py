@@ -44,15 +44,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "image"
 
 
-def _assign_ids(rel_paths: Sequence[str]) -> list[str]:
+def _assign_ids(rel_paths: Sequence[str], full_paths: Sequence[str] | None = None) -> list[str]:
     """Stable unique ids: slug of the relative path without suffix; a path hash only on collisions."""
     bases = [_slug(str(Path(p).with_suffix(""))) for p in rel_paths]
+    full_paths = rel_paths if full_paths is None else full_paths
     counts: dict[str, int] = {}
     for b in bases:
         counts[b] = counts.get(b, 0) + 1
-    ids = [b if counts[b] == 1 else f"{b}-{hashlib.sha1(p.encode()).hexdigest()[:8]}" for b, p in zip(bases, rel_paths)]
+    ids = [
+        b if counts[b] == 1 else f"{b}-{hashlib.sha1(p.encode()).hexdigest()[:8]}"
+        for b, p in zip(bases, full_paths, strict=True)
+    ]
     if len(set(ids)) != len(ids):  # the same relative path listed twice
-        dup = next(p for p, i in zip(rel_paths, ids) if ids.count(i) > 1)
+        dup = next(p for p, i in zip(full_paths, ids, strict=True) if ids.count(i) > 1)
         raise InputError(f"dataset: {dup!r} is listed more than once; every image must appear once")
     return ids
 
@@ -63,10 +67,10 @@ def discover_items(
     """List the images of ``dataset`` in a stable (sorted or listed) order.
 
     Args:
-        dataset: a folder (searched recursively for image files; hidden files and folders are skipped) or a ``.csv`` file whose path column
-            (``path``, ``image``, ``file``, ``filename`` or ``image_path``; else the first column)
-            names the images, with an optional label column (``label``, ``class_index``, ``class``,
-            ``target``).
+        dataset: a folder (searched recursively for image files; hidden files and folders are
+            skipped) or a ``.csv`` file whose path column (``path``, ``image``, ``file``,
+            ``filename`` or ``image_path``; else the first column) names the images, with an
+            optional label column (``label``, ``class_index``, ``class``, ``target``).
         root: folder that relative CSV paths are relative to (default: the CSV's folder).
         limit: keep only the first ``limit`` items.
 
@@ -112,6 +116,8 @@ def _from_csv(path: Path, root: Path, limit: int | None) -> list[DatasetItem]:
     body = body[:limit] if limit else body
     sources = [Path(r[path_col].strip()) for r in body]
     full = [s if s.is_absolute() else root / s for s in sources]
-    ids = _assign_ids([s.as_posix() for s in sources])
+    # Relative paths name their items as in a folder; absolute paths by their file name alone.
+    keys = [s.name if s.is_absolute() else s.as_posix() for s in sources]
+    ids = _assign_ids(keys, [s.as_posix() for s in sources])
     labels = [r[label_col].strip() if label_col is not None and label_col < len(r) else "" for r in body]
     return [DatasetItem(str(f), i, lab) for f, i, lab in zip(full, ids, labels, strict=True)]

@@ -156,9 +156,9 @@ def run_dataset(
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = [
-        it for it in discover_items(dataset, root=root, limit=limit) if not Path(it.source).resolve().is_relative_to(
-            out_dir.resolve()
-        )
+        it
+        for it in discover_items(dataset, root=root, limit=limit)
+        if not Path(it.source).resolve().is_relative_to(out_dir.resolve())
     ]
     config: dict[str, object] = {
         "model": loaded.name,
@@ -215,8 +215,18 @@ def run_dataset(
 
 
 EngineFn = Callable[
-    [list[DatasetItem], LoadedModel, dict[str, object], Path, int, int, int, "str | torch.device",
-     Callable[[list[dict[str, object]]], None], StopFlag],
+    [
+        list[DatasetItem],
+        LoadedModel,
+        dict[str, object],
+        Path,
+        int,
+        int,
+        int,
+        "str | torch.device",
+        Callable[[list[dict[str, object]]], None],
+        StopFlag,
+    ],
     list[str],
 ]
 

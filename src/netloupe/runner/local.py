@@ -59,7 +59,12 @@ def run_local(
     """Explain ``todo`` and hand each finished batch's records to ``sink``; returns the layer names."""
     dev = torch.device(device)
     processor = BatchProcessor(
-        loaded, config["methods"], config["top_k"], config["layer"], dev, bool(config.get("compile"))  # type: ignore[arg-type]
+        loaded,
+        config["methods"],
+        config["top_k"],
+        config["layer"],
+        dev,
+        bool(config.get("compile")),  # type: ignore[arg-type]
     )
     loader = DataLoader(
         ItemDataset(todo, loaded.preprocess),

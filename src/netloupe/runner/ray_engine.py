@@ -68,7 +68,9 @@ class ExplainActor:
             DatasetItem(str(s), str(i), str(lab))
             for s, i, lab in zip(batch["source"], batch["id"], batch["label"], strict=True)
         ]
-        decoded = collate_decoded(list(self.pool.map(lambda j: decode_item(j, items[j], self.preprocess), range(len(items)))))
+        decoded = collate_decoded(
+            list(self.pool.map(lambda j: decode_item(j, items[j], self.preprocess), range(len(items))))
+        )
         records: list[Record] = [failed_record(items[j], reason) for j, reason in decoded.failures]
         if decoded.inputs is not None:
             outs, fails = process_batch(
