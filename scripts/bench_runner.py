@@ -9,8 +9,9 @@ the passes, resizing, overlays, encoding, writing, netloupe's journal and manife
     PYTHONPATH=src python scripts/bench_runner.py --limit 200 --out results/runner/bench_runner.json
 
 The configurations run interleaved (baseline, netloupe, ...) ``--rounds`` times; the median wall time
-of each is reported. netloupe runs twice per round: single-threaded (``--workers 0 --writers 1``,
-the algorithmic gain alone) and with its default parallel pipeline (DataLoader workers + writers).
+of each is reported. netloupe runs twice per round: without DataLoader workers and with one writer
+thread (``--workers 0 --writers 1``: decoding in the main thread, writing overlapped with the passes
+by one thread) and with its parallel pipeline (``--workers``, ``--writers``).
 """
 
 from __future__ import annotations
@@ -89,7 +90,11 @@ def main() -> None:
     loaded = netloupe.load_model()
     items = discover_items(args.data, limit=args.limit)
     paths = [it.source for it in items]
-    times: dict[str, list[float]] = {"pytorch-grad-cam loop": [], "netloupe run (1 thread)": [], "netloupe run": []}
+    times: dict[str, list[float]] = {
+        "pytorch-grad-cam loop": [],
+        "netloupe run (workers 0, writers 1)": [],
+        "netloupe run": [],
+    }
     scratch = Path(tempfile.mkdtemp(prefix="bench-runner-"))
     try:
         for r in range(args.rounds):

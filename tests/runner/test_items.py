@@ -45,7 +45,10 @@ def test_csv_with_header_labels_and_root(tmp_path: Path) -> None:
 def test_csv_without_header_uses_the_first_column(tmp_path: Path) -> None:
     (tmp_path / "list.csv").write_text("/data/one.png\n/data/two.png\n")
     items = discover_items(tmp_path / "list.csv")
-    assert [(it.source, it.id, it.label) for it in items] == [("/data/one.png", "one", ""), ("/data/two.png", "two", "")]
+    assert [(it.source, it.id, it.label) for it in items] == [
+        ("/data/one.png", "one", ""),
+        ("/data/two.png", "two", ""),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -186,12 +186,15 @@ def run_dataset(
         if on_progress is not None:
             on_progress(len(batch_records))
 
-    with _graceful_signals(stop):
-        if todo:
-            layers = _engine(engine)(todo, loaded, config, out_dir, batch_size, workers, writers, device, sink, stop)
-    seconds = time.perf_counter() - start
-    records = journal.read()
-    manifest = write_manifest(out_dir, items, records, config, layers, str(dataset))
+    try:
+        with _graceful_signals(stop):
+            if todo:
+                run_engine = _engine(engine)
+                layers = run_engine(todo, loaded, config, out_dir, batch_size, workers, writers, device, sink, stop)
+    finally:  # also after a crash or a second Ctrl-C: the manifest lists what the journal holds
+        seconds = time.perf_counter() - start
+        records = journal.read()
+        manifest = write_manifest(out_dir, items, records, config, layers, str(dataset))
     failed = [
         {"id": it.id, "source": it.source, "reason": records[it.id].get("reason", "")}
         for it in items

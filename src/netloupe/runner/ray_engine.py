@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, NetloupeError
 from ..models.zoo import LoadedModel
 from .data import collate_decoded, decode_item
 from .items import DatasetItem
@@ -148,14 +148,22 @@ def run_ray(
             },
         )
         layers: list[str] = []
-        for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-            records = [json.loads(s) for s in out["record"]]
-            sink(records)
-            if not layers:
-                done = [r for r in records if r.get("status") == "done"]
-                layers = list(done[0]["maps"][0]["layer"]) if done else []  # type: ignore[index]
-            if stop.is_set():
-                break
+        try:
+            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                records = [json.loads(s) for s in out["record"]]
+                sink(records)
+                if not layers:
+                    done = [r for r in records if r.get("status") == "done"]
+                    layers = list(done[0]["maps"][0]["layer"]) if done else []  # type: ignore[index]
+                if stop.is_set():
+                    break
+        except Exception as exc:  # an actor's NetloupeError arrives wrapped by Ray: raise the original
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, NetloupeError):
+                cause = cause.__cause__
+            if cause is None or cause is exc:
+                raise
+            raise cause from exc
         return layers
     finally:
         if started:
