@@ -174,11 +174,14 @@ def build_router() -> APIRouter:
         """The overlay PNG (download), blended on the server as ``netloupe explain`` does."""
         res = _result(_state(request), result_id)
         data = await run_in_threadpool(overlay_png, res, method, rank, alpha)
-        return Response(data, media_type="image/png", headers=_attachment(f"{res.run.results[0].id}_{method}_top{rank}.png"))
+        name = f"{res.run.results[0].id}_{method}_top{rank}.png"
+        return Response(data, media_type="image/png", headers=_attachment(name))
 
     @router.get("/results/{result_id}/map.npy", response_class=Response, tags=["results"],
                 responses={200: {"content": {"application/octet-stream": {}}}})
-    async def result_npy(request: Request, result_id: str, method: str, rank: Annotated[int, Query(ge=1)] = 1) -> Response:
+    async def result_npy(
+        request: Request, result_id: str, method: str, rank: Annotated[int, Query(ge=1)] = 1
+    ) -> Response:
         """The map as a float32 ``.npy`` array (height, width), values in [0, 1]; load with ``np.load``."""
         res = _result(_state(request), result_id)
         data = await run_in_threadpool(map_npy, res, method, rank)

@@ -55,27 +55,34 @@ class BodyLimit:
                     await _send_json(send, 413, message)
                     return
         received = 0
-        started = False
+        exceeded = False
+        replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise _TooLarge
             return msg
 
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
+        async def guarded_send(msg: Message) -> None:
+            # The framework may turn the error raised while reading into its own answer (e.g. 400 from the
+            # form parser); once the body went over the limit, the answer is 413 whatever it was.
+            nonlocal replaced
+            if exceeded:
+                if msg["type"] == "http.response.start" and not replaced:
+                    replaced = True
+                    await _send_json(send, 413, message)
+                return
             await send(msg)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
-            if not started:
+            if not replaced:
                 await _send_json(send, 413, message)
 
 
