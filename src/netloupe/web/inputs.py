@@ -211,7 +211,7 @@ def medical_slice(
         "slice": slice_index if n_slices > 1 else None,
         "slice_axis": axis,
         "window": window,
-        "windows": window_presets() if stored.kind == "dicom" else [],
+        "windows": window_presets() if stored.kind == "dicom" and meta.get("modality") in (None, "CT") else [],
         "modality": meta.get("modality"),
         "spacing_mm": [float(s) for s in getattr(image, "spacing", ()) or ()],
     }
@@ -219,7 +219,9 @@ def medical_slice(
 
 
 def _strip_path(message: str, path: Path) -> str:
-    return message.replace(str(path), "upload").replace(str(path.parent), "")
+    """One line, without the temporary file's location."""
+    text = message.replace(str(path), "upload").replace(str(path.parent), "")
+    return " ".join(text.split())
 
 
 def prepare_image(

@@ -1,7 +1,8 @@
 """Recognise an upload's type from its content (never from its name).
 
 * PNG: ``\\x89PNG\\r\\n\\x1a\\n``; JPEG: ``\\xff\\xd8\\xff``; TIFF: ``II*\\0`` or ``MM\\0*``.
-* DICOM Part 10: a 128-byte preamble then ``DICM`` (PS3.10 section 7.1).
+* DICOM Part 10: a 128-byte preamble then ``DICM`` (PS3.10 section 7.1); checked first, because the
+  preamble of a dual-personality file may hold a TIFF header.
 * NIfTI-1: ``sizeof_hdr`` = 348 (either byte order) and magic ``n+1\\0`` (single file) or ``ni1\\0``
   at byte 344; NIfTI-2: ``sizeof_hdr`` = 540 and magic ``n+2\\0`` at byte 4. Gzipped NIfTI
   (``.nii.gz``) is recognised by decompressing only the first 544 bytes.
@@ -41,14 +42,14 @@ def _gunzip_head(data: bytes, n: int = 544) -> bytes:
 
 def sniff(data: bytes) -> UploadKind | None:
     """The upload's type from its first bytes, or None when it is none of the accepted types."""
+    if len(data) >= 132 and data[128:132] == b"DICM":  # first: a DICOM preamble may itself look like TIFF
+        return "dicom"
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         return "tiff"
-    if len(data) >= 132 and data[128:132] == b"DICM":
-        return "dicom"
     if _nifti_header(data[:544]):
         return "nifti"
     if data[:2] == b"\x1f\x8b" and _nifti_header(_gunzip_head(data)):
