@@ -9,12 +9,12 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 from PIL import Image
+from tests._tiny import small_cnn
 
 from netloupe.demo.images import demo_photo
 from netloupe.models.preprocess import ImagePreprocess
 from netloupe.models.zoo import LoadedModel
 from netloupe.web import Settings, create_app
-from tests._tiny import small_cnn
 
 TINY_CLASSES = ["ant", "bee", "cat", "dog", "eel"]
 

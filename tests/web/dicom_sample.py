@@ -38,7 +38,10 @@ def write_ct(path: Path, pydicom: Any, size: int = 64) -> Path:
     ds.WindowCenter = 40
     ds.WindowWidth = 400
     ds.PixelData = (hu + 1024).astype(np.int16).tobytes()
-    ds.save_as(str(path), enforce_file_format=True) if _new_api(pydicom) else ds.save_as(str(path), write_like_original=False)
+    if _new_api(pydicom):
+        ds.save_as(str(path), enforce_file_format=True)
+    else:
+        ds.save_as(str(path), write_like_original=False)
     return path
 
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tests.web.conftest import TINY_CLASSES, png_bytes, tiny_model
 
 from netloupe.pipeline import explain_loaded
 from netloupe.viz.colormaps import apply_colormap
 from netloupe.viz.overlay import overlay
 from netloupe.web.boxes import localization_box
-from tests.web.conftest import TINY_CLASSES, png_bytes, tiny_model
 
 
 def _explain(client, image: Image.Image, name: str = "cat.png", **form: str):  # type: ignore[no-untyped-def]
@@ -297,4 +297,5 @@ def test_unexpected_errors_are_logged_and_answered_without_a_traceback(make_clie
 def test_manifest_download_is_json(client, cat, rank) -> None:  # type: ignore[no-untyped-def]
     body = _explain(client, cat).json()
     entry = body["maps"]["gradcam"][rank - 1]
-    assert json.loads(client.get(body["manifest_url"]).content)["images"][0]["maps"][rank - 1]["label"] == entry["label"]
+    manifest = json.loads(client.get(body["manifest_url"]).content)
+    assert manifest["images"][0]["maps"][rank - 1]["label"] == entry["label"]

@@ -8,7 +8,6 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from tests.web.test_web_sniff_boxes import nifti_header
 
 # Prefixes that pass the content sniffing, so that the fuzzer reaches the decoders behind it.
@@ -29,9 +28,9 @@ text = st.text(max_size=30)
 @pytest.fixture(scope="module")
 def fuzz_client():  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
+    from tests.web.conftest import tiny_settings
 
     from netloupe.web import create_app
-    from tests.web.conftest import tiny_settings
 
     return TestClient(create_app(tiny_settings(max_upload_bytes=50_000)), raise_server_exceptions=False)
 
@@ -79,7 +78,8 @@ def test_form_fuzz_never_5xx(fuzz_client, sample, input_id, top_k) -> None:  # t
 )
 def test_result_fuzz_never_5xx(fuzz_client, result_id, endpoint, query, real) -> None:  # type: ignore[no-untyped-def]
     if real:
-        result_id = fuzz_client.post("/api/explain", data={"sample": "rocket", "methods": "gradcam"}).json()["result_id"]
+        made = fuzz_client.post("/api/explain", data={"sample": "rocket", "methods": "gradcam"})
+        result_id = made.json()["result_id"]
     r = fuzz_client.get(f"/api/results/{quote(result_id, safe='')}/{endpoint}", params=query)
     assert r.status_code < 500, r.text
 

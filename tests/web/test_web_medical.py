@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tests.web.test_web_sniff_boxes import nifti_header
 
 DICOM_BYTES = b"\x00" * 128 + b"DICM" + b"\x00" * 64

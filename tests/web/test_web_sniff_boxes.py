@@ -12,7 +12,9 @@ from netloupe.web.boxes import localization_box
 from netloupe.web.sniff import nifti_voxel_bytes, sniff
 
 
-def nifti_header(dims: tuple[int, ...] = (4, 5, 6), bitpix: int = 16, endian: str = "<", magic: bytes = b"n+1") -> bytes:
+def nifti_header(
+    dims: tuple[int, ...] = (4, 5, 6), bitpix: int = 16, endian: str = "<", magic: bytes = b"n+1"
+) -> bytes:
     head = bytearray(352)
     head[0:4] = struct.pack(f"{endian}i", 348)
     dim = [len(dims), *dims] + [1] * (7 - len(dims))

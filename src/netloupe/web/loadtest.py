@@ -67,15 +67,30 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 
 
 def run_load_test(
-    base_url: str, model: str, n_requests: int = 200, concurrency: int = 8, methods: str = "gradcam"
+    base_url: str,
+    model: str,
+    n_requests: int = 200,
+    concurrency: int = 8,
+    methods: str = "gradcam",
+    upload: bytes | None = None,
 ) -> dict[str, Any]:
-    """Send ``n_requests`` (half POST /api/explain on the bundled samples, a quarter GET heatmap PNG, a
-    quarter GET /api/info) from ``concurrency`` threads; returns counts, errors and latency percentiles."""
+    """Send ``n_requests`` (half POST /api/explain, a quarter GET heatmap PNG, a quarter GET /api/info) from
+    ``concurrency`` threads; returns counts, errors and latency percentiles.
+
+    The explain requests use the bundled samples in turn, or upload ``upload`` (image bytes) when given.
+    """
     import httpx
 
     samples = ["chelsea", "coffee", "motorcycle", "rocket"]
+
+    def explain(client: httpx.Client, i: int) -> httpx.Response:
+        data = {"model": model, "methods": methods}
+        if upload is not None:
+            return client.post("/api/explain", data=data, files={"file": ("upload", upload)})
+        return client.post("/api/explain", data={**data, "sample": samples[i % len(samples)]})
+
     with httpx.Client(base_url=base_url, timeout=120) as warm:
-        first = warm.post("/api/explain", data={"sample": "chelsea", "model": model, "methods": methods})
+        first = explain(warm, 0)
         first.raise_for_status()
         heatmap = first.json()["maps"][methods.split(",")[0]][0]["heatmap_url"]
 
@@ -84,8 +99,7 @@ def run_load_test(
         with httpx.Client(base_url=base_url, timeout=120) as client:
             start = time.perf_counter()
             if kind == "explain":
-                data = {"sample": samples[i % len(samples)], "model": model, "methods": methods}
-                r = client.post("/api/explain", data=data)
+                r = explain(client, i)
             elif kind == "heatmap":
                 r = client.get(heatmap)
             else:
@@ -103,6 +117,7 @@ def run_load_test(
         "machine": f"{platform.machine()}, {_cpus()} CPU cores (shared), Python {platform.python_version()}",
         "model": model,
         "methods": methods,
+        "inputs": "one uploaded image" if upload is not None else "the four bundled sample photos (451x300 to 600x400)",
         "requests": n_requests,
         "concurrency": concurrency,
         "errors": len(errors),
@@ -129,7 +144,9 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
         "",
         f"{report['requests']} requests from {report['concurrency']} concurrent clients on loopback; "
         f"errors: {report['errors']}; status codes: {report['status_codes']}; wall {report['wall_s']} s "
-        f"({report['throughput_rps']} requests/s). Machine: {report['machine']}. Date: {report['date']}.",
+        f"({report['throughput_rps']} requests/s). Inputs: {report['inputs']}. Machine: {report['machine']}. "
+        f"Date: {report['date']}. Each request opens its own connection; explain requests run the model under its "
+        "lock, so they queue.",
         "",
         "| requests | n | p50 ms | p90 ms | p95 ms | p99 ms | max ms | mean ms |",
         "|---|---|---|---|---|---|---|---|",
