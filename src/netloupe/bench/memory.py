@@ -28,6 +28,7 @@ def measure(case: dict[str, object]) -> dict[str, float]:
     classes = [1] * x.shape[0]
     library, method = str(case["library"]), case["method"]
     if library == "floor":
+
         def run(xx: torch.Tensor, _c: list[int]) -> object:
             with torch.no_grad():
                 return model(xx)

@@ -18,8 +18,12 @@ Runner = Callable[[Tensor, list[int]], Any]
 
 #: method -> class name in each library (None: the library does not have it)
 PEER_METHODS: dict[str, dict[str, str | None]] = {
-    "pytorch-grad-cam": {"gradcam": "GradCAM", "gradcam++": "GradCAMPlusPlus", "layercam": "LayerCAM",
-                         "scorecam": "ScoreCAM"},
+    "pytorch-grad-cam": {
+        "gradcam": "GradCAM",
+        "gradcam++": "GradCAMPlusPlus",
+        "layercam": "LayerCAM",
+        "scorecam": "ScoreCAM",
+    },
     "torchcam": {"gradcam": "GradCAM", "gradcam++": "GradCAMpp", "layercam": "LayerCAM", "scorecam": "ScoreCAM"},
     "captum": {"gradcam": "LayerGradCam"},
 }

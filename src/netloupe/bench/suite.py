@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -126,15 +127,18 @@ def run_suite(
                 rows.append(BenchRow(model_name, batch, case, "floor", t, batch / t, t / floor, repeats))
                 log(f"{model_name} b{batch} {case}: {t:.3f}s")
             cases: list[tuple[str, str | list[str], int]] = [
-                ("gradcam", "gradcam", 1), ("gradcam++", "gradcam++", 1), ("layercam", "layercam", 1),
-                ("five gradient methods", GRADIENT_FIVE, 1), ("gradcam top-5 classes", "gradcam", 5),
+                ("gradcam", "gradcam", 1),
+                ("gradcam++", "gradcam++", 1),
+                ("layercam", "layercam", 1),
+                ("five gradient methods", GRADIENT_FIVE, 1),
+                ("gradcam top-5 classes", "gradcam", 5),
             ]
             for case, method, top_k in cases:
                 for library in LIBRARIES:
                     run = make_runner(library, model, layer, method, top_k)
                     if run is None:
                         continue
-                    t = _median_time(lambda run=run: run(x, classes), device, repeats)
+                    t = _median_time(partial(run, x, classes), device, repeats)
                     rows.append(BenchRow(model_name, batch, case, library, t, batch / t, t / floor, repeats))
                     log(f"{model_name} b{batch} {case} [{library}]: {t:.3f}s ({t / floor:.2f}x forward)")
         if model_name in (scorecam_models or []):
@@ -143,7 +147,11 @@ def run_suite(
 
 
 def _scorecam_rows(
-    model_name: str, model: nn.Module, layer: str, device: torch.device, floor_batch1: float | None,
+    model_name: str,
+    model: nn.Module,
+    layer: str,
+    device: torch.device,
+    floor_batch1: float | None,
     log: Callable[[str], None],
 ) -> list[BenchRow]:
     """Score-CAM on one image: one timed call per library (each costs hundreds of passes) + map agreement."""
@@ -183,7 +191,9 @@ def _scorecam_rows(
     return rows
 
 
-def memory_rows(models: list[str], batch: int, device: torch.device, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+def memory_rows(
+    models: list[str], batch: int, device: torch.device, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
     """Peak extra memory of plain inference and of each library's Grad-CAM, one fresh process each."""
     out = []
     for model_name in models:
@@ -191,7 +201,9 @@ def memory_rows(models: list[str], batch: int, device: torch.device, log: Callab
             case = {"model": model_name, "batch": batch, "library": library, "method": "gradcam", "device": str(device)}
             proc = subprocess.run(
                 [sys.executable, "-m", "netloupe.bench.memory", json.dumps(case)],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if proc.returncode != 0:
                 log(f"memory {model_name} [{library}] failed: {proc.stderr.strip().splitlines()[-1:]}")
@@ -203,30 +215,45 @@ def memory_rows(models: list[str], batch: int, device: torch.device, log: Callab
     return out
 
 
-def write_results(rows: list[BenchRow], memory: list[dict[str, Any]], out_dir: Path, device: torch.device,
-                  command: str) -> Path:
+def write_results(
+    rows: list[BenchRow], memory: list[dict[str, Any]], out_dir: Path, device: torch.device, command: str
+) -> Path:
     """Raw JSON and a Markdown table; returns the Markdown path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "command": command,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "command": command,
         "platform": platform.platform(),
     }
     tag = device.type
-    (out_dir / f"{tag}.json").write_text(json.dumps({"meta": meta, "rows": [asdict(r) for r in rows],
-                                                     "memory": memory}, indent=2))
-    lines = [f"# Benchmark ({tag})", "", f"`{command}` — {meta['date']}, {meta['device']}, torch {meta['torch']}, "
-             f"{meta['threads']} threads.", "",
-             "| model | batch | case | library | median s/batch | images/s | x no-grad forward | note |",
-             "|---|---|---|---|---|---|---|---|"]
+    (out_dir / f"{tag}.json").write_text(
+        json.dumps({"meta": meta, "rows": [asdict(r) for r in rows], "memory": memory}, indent=2)
+    )
+    lines = [
+        f"# Benchmark ({tag})",
+        "",
+        f"`{command}` — {meta['date']}, {meta['device']}, torch {meta['torch']}, {meta['threads']} threads.",
+        "",
+        "| model | batch | case | library | median s/batch | images/s | x no-grad forward | note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         note = ", ".join(f"{k}={v}" for k, v in r.extra.items())
-        lines.append(f"| {r.model} | {r.batch} | {r.case} | {r.library} | {r.median_s:.4f} | {r.images_per_s:.2f} | "
-                     f"{r.ratio_to_forward:.2f} | {note} |")
+        lines.append(
+            f"| {r.model} | {r.batch} | {r.case} | {r.library} | {r.median_s:.4f} | {r.images_per_s:.2f} | "
+            f"{r.ratio_to_forward:.2f} | {note} |"
+        )
     if memory:
-        lines += ["", "Peak extra memory (fresh process per row; CPU: RSS, CUDA: max allocated):", "",
-                  "| model | batch | library | peak extra MB |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "Peak extra memory (fresh process per row; CPU: RSS, CUDA: max allocated):",
+            "",
+            "| model | batch | library | peak extra MB |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| {m['model']} | {m['batch']} | {m['library']} | {m['peak_extra_mb']} |" for m in memory]
     md = out_dir / f"{tag}.md"
     md.write_text("\n".join(lines) + "\n")

@@ -22,7 +22,9 @@ def bench_command(
         "resnet50,efficientnet-lite0"
     ),
     batches: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = "1,32",
-    scorecam: Annotated[str, typer.Option(help="Models to run the (slow) Score-CAM case on; '' for none.")] = "resnet18",
+    scorecam: Annotated[
+        str, typer.Option(help="Models to run the (slow) Score-CAM case on; '' for none.")
+    ] = "resnet18",
     memory_batch: Annotated[int, typer.Option(help="Batch for the peak-memory rows (0: skip).")] = 32,
     repeats: Annotated[int, typer.Option(min=1)] = 3,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda.")] = "auto",
@@ -32,9 +34,19 @@ def bench_command(
 
     dev = parse_device(device)
     model_list = [m for m in models.split(",") if m]
-    rows = run_suite(model_list, [int(b) for b in batches.split(",") if b], dev, repeats,
-                     [m for m in scorecam.split(",") if m], log=lambda s: console.print(s, highlight=False))
-    memory = memory_rows(model_list, memory_batch, dev, log=lambda s: console.print(s, highlight=False)) if memory_batch else []
+    rows = run_suite(
+        model_list,
+        [int(b) for b in batches.split(",") if b],
+        dev,
+        repeats,
+        [m for m in scorecam.split(",") if m],
+        log=lambda s: console.print(s, highlight=False),
+    )
+    memory = (
+        memory_rows(model_list, memory_batch, dev, log=lambda s: console.print(s, highlight=False))
+        if memory_batch
+        else []
+    )
     md = write_results(rows, memory, out, dev, "netloupe bench " + " ".join(sys.argv[2:]))
     console.print(f"wrote {md}", highlight=False)
 

@@ -25,7 +25,14 @@ def build(ctx: DemoContext) -> ReportSection | None:
         data = json.loads(path.read_text())
         meta = data["meta"]
         rows = [
-            [r["model"], r["batch"], r["case"], r["library"], f"{r['images_per_s']:.2f}", f"{r['ratio_to_forward']:.2f}"]
+            [
+                r["model"],
+                r["batch"],
+                r["case"],
+                r["library"],
+                f"{r['images_per_s']:.2f}",
+                f"{r['ratio_to_forward']:.2f}",
+            ]
             for r in data["rows"]
         ]
         parts.append(f"<h3>{tag.upper()}: {meta['device']}, torch {meta['torch']}, {meta['date']}</h3>")
@@ -33,6 +40,8 @@ def build(ctx: DemoContext) -> ReportSection | None:
         parts.append(table_html(["model", "batch", "case", "library", "images/s", "x no-grad forward"], rows))
     if not parts:
         return None
-    intro = ("<p class='note'>Same model, inputs, layer and classes for every library, timed in one process run "
-             "next to a plain no-grad forward pass (the floor).</p>")
+    intro = (
+        "<p class='note'>Same model, inputs, layer and classes for every library, timed in one process run "
+        "next to a plain no-grad forward pass (the floor).</p>"
+    )
     return ReportSection("Speed, side by side", intro + "".join(parts))
