@@ -16,8 +16,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,11 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def _forward(model: nn.Module, x: torch.Tensor, autograd: bool) -> Any:
+    with torch.set_grad_enabled(autograd):
+        return model(x)
+
+
 def _median_time(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int = 1) -> float:
     for _ in range(warmup):
         fn()
@@ -113,16 +118,8 @@ def run_suite(
             x = torch.randn(batch, 3, 224, 224, device=device)
             classes = [int(c) for c in torch.arange(batch) % 1000]
 
-            def forward() -> Any:
-                with torch.no_grad():
-                    return model(x)
-
-            def forward_grad() -> Any:
-                with torch.enable_grad():
-                    return model(x.requires_grad_(False))
-
-            floor = _median_time(forward, device, repeats)
-            grad_floor = _median_time(forward_grad, device, repeats)
+            floor = _median_time(partial(_forward, model, x, False), device, repeats)
+            grad_floor = _median_time(partial(_forward, model, x, True), device, repeats)
             for case, t in [("forward (no grad)", floor), ("forward (autograd)", grad_floor)]:
                 rows.append(BenchRow(model_name, batch, case, "floor", t, batch / t, t / floor, repeats))
                 log(f"{model_name} b{batch} {case}: {t:.3f}s")
@@ -160,11 +157,7 @@ def _scorecam_rows(
     with torch.no_grad():
         cls = [int(model(x).argmax(1))]
 
-    def forward() -> Any:
-        with torch.no_grad():
-            return model(x)
-
-    floor = _median_time(forward, device, 3)
+    floor = _median_time(partial(_forward, model, x, False), device, 3)
     rows = []
     maps: dict[str, np.ndarray] = {}
     for library in LIBRARIES:
