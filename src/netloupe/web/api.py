@@ -32,11 +32,13 @@ __all__ = ["build_router"]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (404, 413, 415, 422, 503)
 }
-_PNG = {200: {"content": {"image/png": {}}}}
+_NPY: dict[int | str, dict[str, Any]] = {200: {"content": {"application/octet-stream": {}}}}
+_PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
 
 
 def _state(request: Request) -> AppState:
-    return request.app.state.netloupe  # type: ignore[no-any-return]
+    state: AppState = request.app.state.netloupe
+    return state
 
 
 def _result(state: AppState, result_id: str) -> WebResult:
@@ -178,7 +180,7 @@ def build_router() -> APIRouter:
         return Response(data, media_type="image/png", headers=_attachment(name))
 
     @router.get("/results/{result_id}/map.npy", response_class=Response, tags=["results"],
-                responses={200: {"content": {"application/octet-stream": {}}}})
+                responses=_NPY)
     async def result_npy(
         request: Request, result_id: str, method: str, rank: Annotated[int, Query(ge=1)] = 1
     ) -> Response:

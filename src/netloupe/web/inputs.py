@@ -184,7 +184,7 @@ def medical_slice(
             raise ApiError(422, f"file: the {stored.kind} file cannot be read ({type(exc).__name__}: "
                                 f"{_strip_path(str(exc), path)[:200]})") from exc
     display = getattr(image, "display", None)
-    arr = np.asarray(display if display is not None else image.array, dtype=np.float64)  # type: ignore[attr-defined]
+    arr = np.asarray(display if display is not None else image.array, dtype=np.float64)
     meta = dict(getattr(image, "meta", {}) or {})
     is_color = bool(getattr(image, "is_color", False))
     n_slices, axis = 1, None

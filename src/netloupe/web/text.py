@@ -67,13 +67,16 @@ class TextModels:
 
 
 def _discover() -> dict[str, TextFn]:
-    try:
-        from ..sequence import explain_text, load_bundle  # type: ignore[attr-defined]
-        from ..sequence.checkpoint import SHIPPED_MODELS  # type: ignore[import-not-found]
-    except ImportError:
+    from importlib import import_module
+
+    try:  # imported by name: the sequence package may not provide these yet (type-checks either way)
+        sequence: Any = import_module("netloupe.sequence")
+        explain_text, load_bundle = sequence.explain_text, sequence.load_bundle
+        shipped: Any = import_module("netloupe.sequence.checkpoint").SHIPPED_MODELS
+    except (ImportError, AttributeError):
         return {}
     fns: dict[str, TextFn] = {}
-    for name in SHIPPED_MODELS:
+    for name in shipped:
         try:
             bundle = load_bundle(name)
         except Exception:  # a shipped file that is missing or broken is simply not offered
