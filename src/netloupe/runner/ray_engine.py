@@ -123,7 +123,9 @@ def run_ray(
         raise InputError("engine: 'ray' needs Ray Data; install it with pip install 'netloupe[ray]'") from exc
     started = not ray.is_initialized()
     if started:
-        ray.init(runtime_env=_worker_env(), include_dashboard=False, log_to_driver=False)
+        # A cluster only when asked for (RAY_ADDRESS, or ray.init(...) called first); else a private local one.
+        address = os.environ.get("RAY_ADDRESS") or "local"
+        ray.init(address=address, runtime_env=_worker_env(), include_dashboard=False, log_to_driver=False)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
