@@ -71,6 +71,37 @@ def agreement(base_out: Path, run_out: Path, n: int = 50) -> dict[str, float]:
     return {"images": len(rs), "pearson_median": float(np.median(rs)), "pearson_min": float(np.min(rs))}
 
 
+def plot(json_paths: list[Path], out_png: Path) -> None:
+    """Bar chart of images/s per configuration, one group per result file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = [json.loads(p.read_text()) for p in json_paths]
+    names = list(results[0]["images_per_second"])
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        rates = [r["images_per_second"][name] for r in results]
+        bars = ax.bar([g + i * width for g in range(len(results))], rates, width, label=name)
+        for bar, r in zip(bars, results, strict=True):
+            ratio = r["speedup_vs_pytorch_grad_cam"][name]
+            ax.annotate(
+                f"{ratio:.2f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom"
+            )
+    ax.set_xticks([g + width * (len(names) - 1) / 2 for g in range(len(results))])
+    ax.set_xticklabels([f"{r['images']} images, {r['rounds']} round(s)" for r in results])
+    ax.set_ylabel("images / s (higher is better)")
+    ax.set_title("Grad-CAM top-1 + overlay PNG + array per image, 2 shared CPU cores", fontsize=10)
+    top = max(max(r["images_per_second"].values()) for r in results)
+    ax.set_ylim(0, top * 1.3)
+    ax.legend(fontsize=8, loc="upper center", ncol=3, frameon=False)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     data = shared_data_dir()
@@ -83,7 +114,11 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4, help="netloupe writer threads")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (both tools)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "runner" / "bench_runner.json")
+    parser.add_argument("--plot", type=Path, nargs="+", help="only draw throughput.png from these result files")
     args = parser.parse_args()
+    if args.plot:
+        plot(args.plot, args.plot[0].parent / "throughput.png")
+        return
     if args.data is None or not args.data.is_dir():
         sys.exit("error: --data: the ImageNet subset (../shared/data/imagenet-val-wsol-subset) was not found")
     torch.set_num_threads(args.threads)

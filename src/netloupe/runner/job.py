@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..layers import resolve_layer
 from ..models.zoo import LoadedModel
 from .items import DatasetItem, discover_items
-from .journal import JOURNAL_NAME, Journal, check_config
+from .journal import JOURNAL_NAME, JobConfig, Journal, check_config
 from .manifest import files_present, write_manifest
 from .process import compiled_layer
 
@@ -98,9 +98,9 @@ def _validate(loaded: LoadedModel, methods: Sequence[str], top_k: int, layer: st
     if batch_size < 1:
         raise InputError(f"batch_size: must be >= 1, got {batch_size}")
     check_hookable(loaded.model)  # TorchScript: a clear error before any work
-    target = layer if layer is not None else loaded.target_layer
-    if target is not None:
-        resolve_layer(loaded.model, compiled_layer(loaded.model, target))
+    target = compiled_layer(loaded.model, layer if layer is not None else loaded.target_layer)
+    if isinstance(target, str):
+        resolve_layer(loaded.model, target)
 
 
 def run_dataset(
@@ -160,14 +160,8 @@ def run_dataset(
         for it in discover_items(dataset, root=root, limit=limit)
         if not Path(it.source).resolve().is_relative_to(out_dir.resolve())
     ]
-    config: dict[str, object] = {
-        "model": loaded.name,
-        "methods": methods,
-        "top_k": top_k,
-        "layer": layer if layer is not None else loaded.target_layer,
-    }
+    config = JobConfig(loaded.name, methods, top_k, layer if layer is not None else loaded.target_layer, compile)
     check_config(out_dir, config)
-    config["compile"] = compile  # not part of the job's identity: compiled maps equal eager ones
     journal = Journal(out_dir / JOURNAL_NAME)
     records = journal.read()
     finished = {i for i, r in records.items() if r.get("status") == "done" and files_present(out_dir, r)}
@@ -221,7 +215,7 @@ EngineFn = Callable[
     [
         list[DatasetItem],
         LoadedModel,
-        dict[str, object],
+        JobConfig,
         Path,
         int,
         int,

@@ -11,15 +11,31 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
 
-__all__ = ["CONFIG_NAME", "JOURNAL_NAME", "Journal", "check_config"]
+__all__ = ["CONFIG_NAME", "JOURNAL_NAME", "JobConfig", "Journal", "check_config"]
 
 JOURNAL_NAME = "journal.jsonl"
 CONFIG_NAME = "run.json"
 _CONFIG_KEYS = ("model", "methods", "top_k", "layer")
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """What a run computes. ``compile`` is not part of the job's identity (the maps are the same)."""
+
+    model: str
+    methods: list[str]
+    top_k: int
+    layer: str | None
+    compile: bool = False
+
+    def identity(self) -> dict[str, object]:
+        """The fields that ``run.json`` records and a resumed run must match."""
+        return {"model": self.model, "methods": self.methods, "top_k": self.top_k, "layer": self.layer}
 
 
 class Journal:
@@ -62,12 +78,13 @@ def _ends_with_newline(path: Path) -> bool:
         return fh.read(1) == b"\n"
 
 
-def check_config(out_dir: Path, config: dict[str, object]) -> None:
+def check_config(out_dir: Path, job: JobConfig) -> None:
     """Record what this output folder computes; refuse to mix a different job into it.
 
     Raises:
         InputError: ``out_dir`` holds a run of another model, methods, top-k or layer.
     """
+    config = job.identity()
     path = out_dir / CONFIG_NAME
     if path.exists():
         try:

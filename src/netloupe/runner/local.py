@@ -21,6 +21,7 @@ from ..models.zoo import LoadedModel
 from .data import ItemDataset, collate_decoded, one_line
 from .items import DatasetItem
 from .job import StopFlag
+from .journal import JobConfig
 from .process import BatchProcessor, failed_record, process_batch, write_item
 
 __all__ = ["run_local"]
@@ -47,7 +48,7 @@ def _settle(fails: list[Record], futures: list[tuple[DatasetItem, Future[Record]
 def run_local(
     todo: list[DatasetItem],
     loaded: LoadedModel,
-    config: dict[str, object],
+    config: JobConfig,
     out_dir: Path,
     batch_size: int,
     workers: int,
@@ -58,14 +59,7 @@ def run_local(
 ) -> list[str]:
     """Explain ``todo`` and hand each finished batch's records to ``sink``; returns the layer names."""
     dev = torch.device(device)
-    processor = BatchProcessor(
-        loaded,
-        config["methods"],
-        config["top_k"],
-        config["layer"],
-        dev,
-        bool(config.get("compile")),  # type: ignore[arg-type]
-    )
+    processor = BatchProcessor(loaded, config.methods, config.top_k, config.layer, dev, config.compile)
     loader = DataLoader(
         ItemDataset(todo, loaded.preprocess),
         batch_size=batch_size,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..io.results import MANIFEST_NAME
 from .items import DatasetItem
+from .journal import JobConfig
 
 __all__ = ["MANIFEST_KIND", "files_present", "write_manifest"]
 
@@ -30,7 +31,7 @@ def write_manifest(
     out_dir: Path,
     items: Sequence[DatasetItem],
     records: dict[str, dict[str, object]],
-    config: dict[str, object],
+    config: JobConfig,
     layers: list[str],
     dataset: str,
 ) -> Path:
@@ -53,10 +54,10 @@ def write_manifest(
         "manifest_version": MANIFEST_VERSION,
         "kind": MANIFEST_KIND,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": config["model"],
+        "model": config.model,
         "layers": layers,
-        "methods": config["methods"],
-        "top_k": config["top_k"],
+        "methods": config.methods,
+        "top_k": config.top_k,
         "dataset": dataset,
         "complete": pending == 0,
         "counts": {"items": len(items), "done": len(images), "failed": len(failed), "pending": pending},

@@ -125,7 +125,7 @@ class BatchProcessor:
         model = loaded.model.to(self.device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
-        self.model = torch.compile(model) if compile else model
+        self.model: torch.nn.Module = torch.compile(model) if compile else model  # type: ignore[assignment]
         self.methods = list(methods)
         self.top_k = top_k
         target = compiled_layer(self.model, layer if layer is not None else loaded.target_layer)
@@ -214,7 +214,7 @@ def write_item(out_dir: Path, item: DatasetItem, out: ItemOutput, layers: list[s
 
     def save_npz(p: Path) -> None:
         with p.open("wb") as fh:
-            np.savez(fh, **out.maps)
+            np.savez(fh, **out.maps)  # type: ignore[arg-type]
 
     _atomic(folder / "maps.npz", save_npz)
     return {

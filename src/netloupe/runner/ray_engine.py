@@ -26,6 +26,7 @@ from ..models.zoo import LoadedModel
 from .data import collate_decoded, decode_item
 from .items import DatasetItem
 from .job import StopFlag
+from .journal import JobConfig
 from .process import BatchProcessor, failed_record, process_batch, write_item
 
 __all__ = ["ExplainActor", "run_ray"]
@@ -102,7 +103,7 @@ def _worker_env() -> dict[str, Any]:
 def run_ray(
     todo: list[DatasetItem],
     loaded: LoadedModel,
-    config: dict[str, object],
+    config: JobConfig,
     out_dir: Path,
     batch_size: int,
     workers: int,
@@ -141,12 +142,12 @@ def run_ray(
             num_cpus=1,
             fn_constructor_kwargs={
                 "model": ray.put(loaded),
-                "methods": list(config["methods"]),  # type: ignore[call-overload]
-                "top_k": config["top_k"],
-                "layer": config["layer"],
+                "methods": config.methods,
+                "top_k": config.top_k,
+                "layer": config.layer,
                 "out_dir": str(out_dir.resolve()),
                 "threads": writers,
-                "compile": bool(config.get("compile")),
+                "compile": config.compile,
             },
         )
         layers: list[str] = []
@@ -156,7 +157,7 @@ def run_ray(
                 sink(records)
                 if not layers:
                     done = [r for r in records if r.get("status") == "done"]
-                    layers = list(done[0]["maps"][0]["layer"]) if done else []  # type: ignore[index]
+                    layers = list(done[0]["maps"][0]["layer"]) if done else []
                 if stop.is_set():
                     break
         except Exception as exc:  # an actor's NetloupeError arrives wrapped by Ray: raise the original
