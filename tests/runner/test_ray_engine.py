@@ -21,7 +21,11 @@ def local_ray():  # type: ignore[no-untyped-def]
     src = str(Path(__file__).resolve().parents[2] / "src")
     pythonpath = os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     ray.init(
-        num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": pythonpath}}
+        address="local",  # a private instance, never a cluster another job started on this machine
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
     )
     yield
     ray.shutdown()
