@@ -1,7 +1,8 @@
 """Reproducible training of the project's CAM-compatible medical classifiers on MedMNIST.
 
 One call (or ``netloupe medical train DATASET``) trains :class:`netloupe.models.medcnn.MedCNN` on the
-official train split with a fixed seed, selects the epoch with the best validation AUC and reports
+official train split with a fixed seed, selects the epoch with the best validation AUC (the first one on
+ties; ``select="last"`` keeps the last epoch instead) and reports
 accuracy and AUC on the official test split. Everything runs in torch on one CPU thread in minutes.
 
 Recipe: inputs scaled to [-1, 1]; batched random affine augmentation (rotation, scale, shift; flips only
@@ -13,10 +14,12 @@ the training prior (PneumoniaMNIST's train split is 74 % pneumonia, its test spl
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,9 +28,20 @@ from torch import Tensor, nn
 
 from .._typing import PathLikeStr
 from ..models.medcnn import MedCNN
+from ..errors import InputError
 from .medmnist import DATASETS, MedMNISTSplit, load_split
 
-__all__ = ["TrainConfig", "TrainResult", "augment", "binary_auc", "evaluate", "normalize", "train"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "augment",
+    "binary_auc",
+    "evaluate",
+    "normalize",
+    "recipe",
+    "save_result",
+    "train",
+]
 
 #: ``images (N,1,H,W) in [0,1], labels (N,) -> images``: a deterministic change of a split (e.g. a marker).
 SplitTransform = Callable[[Tensor, Tensor], Tensor]
@@ -50,6 +64,22 @@ class TrainConfig:
     shift: float = 0.1
     hflip: bool = False
     class_balanced: bool = True
+    select: str = "best_val_auc"
+
+
+def recipe(dataset: str, **overrides: Any) -> TrainConfig:
+    """The configuration that trained the shipped model for ``dataset`` (with optional overrides)."""
+    if dataset not in DATASETS:
+        raise InputError(f"dataset: expected one of {sorted(DATASETS)}, got {dataset!r}")
+    base = {
+        "pneumoniamnist": {"epochs": 30},
+        # 546 training images: more epochs, smaller batches; ultrasound may be mirrored.
+        "breastmnist": {"epochs": 60, "batch_size": 64, "hflip": True},
+    }[dataset]
+    unknown = set(overrides) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise InputError(f"overrides: unknown training options {sorted(unknown)}")
+    return TrainConfig(dataset=dataset, **{**base, **{k: v for k, v in overrides.items() if v is not None}})
 
 
 @dataclass
@@ -182,7 +212,7 @@ def train(
                 total += float(loss.detach()) * len(idx)
             val = evaluate(model, va)
             history.append({"epoch": epoch, "loss": round(total / len(tr), 4), **val})
-            if val["auc"] > best[0]:
+            if val["auc"] > best[0] or (config.select == "last" and epoch == config.epochs - 1):
                 best = (val["auc"], epoch, copy.deepcopy(model.state_dict()))
             if log is not None:
                 log(f"epoch {epoch:2d} loss {total / len(tr):.4f} val acc {val['accuracy']:.4f} auc {val['auc']:.4f}")
@@ -202,6 +232,21 @@ def train(
         history=history,
         seconds=time.perf_counter() - start,
     )
+
+
+def save_result(result: TrainResult, out_dir: PathLikeStr, stem: str, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``<stem>.pt`` (state dict) and ``<stem>.json`` (config, epochs, val/test numbers) atomically."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = out / f"{stem}.pt"
+    tmp = out / f"{stem}.pt.part"
+    torch.save({k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}, str(tmp))
+    tmp.replace(weights)
+    info = {**result.summary(), "torch": torch.__version__, **(extra or {})}
+    tmp_json = out / f"{stem}.json.part"
+    tmp_json.write_text(json.dumps(info, indent=2))
+    tmp_json.replace(out / f"{stem}.json")
+    return weights
 
 
 def _progress(show: bool) -> Any:

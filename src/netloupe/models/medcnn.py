@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 from torch import Tensor, nn
 
-__all__ = ["MedCNN"]
+__all__ = ["MedCNN", "MedCNN3d"]
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -49,3 +49,39 @@ class MedCNN(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.fc(self.dropout(self.flatten(self.pool(self.features(x)))))
+
+
+def _block3d(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv3d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True))
+
+
+class MedCNN3d(nn.Module):
+    """The 3-D counterpart for volumes: conv3d x3 (one max-pool) -> GAP -> linear; CAM-compatible.
+
+    Fully convolutional before the pooling, so it accepts volumes of any size (>= 2 voxels per axis).
+
+    Args:
+        in_channels: input channels.
+        num_classes: output logits.
+        width: channels of the first block.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 8) -> None:
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            OrderedDict(
+                [
+                    ("block1", _block3d(in_channels, w)),
+                    ("pool", nn.MaxPool3d(2)),
+                    ("block2", _block3d(w, 2 * w)),
+                    ("block3", _block3d(2 * w, 2 * w)),
+                ]
+            )
+        )
+        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(2 * w, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(self.flatten(self.pool(self.features(x))))
