@@ -83,7 +83,7 @@ def test_audit_separates_a_corner_shortcut_from_a_central_model() -> None:
     from netloupe.medical.audit import run_audit
 
     corner, _ = parse_region("corner:tr:4", (12, 12))
-    centre, _ = parse_region("box:3,3,9,9", (12, 12))
+    centre, _ = parse_region("box:4,4,8,8", (12, 12))  # disjoint from the corner
     images = torch.rand(10, 1, 12, 12) + 0.05
     labels = torch.tensor([0, 1] * 5)
     shortcut = run_audit(_model_looking_at(corner), images, labels, corner, ["a", "b"], layer="2")

@@ -27,6 +27,11 @@ def explain_command(
     trust_pickle: Annotated[bool, typer.Option(help="Allow loading a full pickled model (runs code).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per pass.")] = 8,
+    window: Annotated[str | None, typer.Option(help="DICOM/NIfTI window: lung, mediastinum, bone, brain, soft-tissue or C,W.")] = None,
+    frame: Annotated[int | None, typer.Option(help="Multi-frame DICOM: the frame to explain.")] = None,
+    volume: Annotated[int | None, typer.Option(help="4-D NIfTI: the volume to explain.")] = None,
+    slice_axis: Annotated[int | None, typer.Option(help="3-D input, 2-D model: slice perpendicular to this axis.")] = None,
+    slice_index: Annotated[int | None, typer.Option(help="3-D input: slice index (default: middle).")] = None,
 ) -> None:
     """Explain why the model predicts what it predicts, for each IMAGE."""
     from ..pipeline import explain_images
@@ -37,6 +42,16 @@ def explain_command(
     spec: int | str | None = None
     if target is not None:
         spec = int(target) if target.lstrip("-").isdigit() else target
+    from ..io.medical import is_medical_path  # .dcm / .nii / .nii.gz go through netloupe.medical.explain_files
+
+    if any(is_medical_path(p) for p in images):
+        from .medical import explain_medical_cli
+
+        medical = [p for p in images if is_medical_path(p)]
+        explain_medical_cli(medical, loaded, methods, out, spec, layer, window, frame, volume, slice_axis, slice_index, dev)
+        images = [p for p in images if not is_medical_path(p)]
+        if not images:
+            return
     with progress() as bar:
         task = bar.add_task("explaining", total=len(images))
         run = explain_images(
