@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from netloupe.errors import InputError
-from netloupe.io.windowing import WINDOW_PRESETS, Window, apply_voi_lut, apply_window, parse_window, robust_range
+from netloupe.io.windowing import (
+    WINDOW_PRESETS,
+    Window,
+    apply_voi_lut,
+    apply_window,
+    parse_window,
+    robust_range,
+)
 
 
 def test_linear_window_hand_values() -> None:

@@ -42,7 +42,9 @@ def explain_command(
     spec: int | str | None = None
     if target is not None:
         spec = int(target) if target.lstrip("-").isdigit() else target
-    from ..io.medical import is_medical_path  # .dcm / .nii / .nii.gz go through netloupe.medical.explain_files
+    from ..io.medical import (
+        is_medical_path,  # .dcm / .nii / .nii.gz go through netloupe.medical.explain_files
+    )
 
     if any(is_medical_path(p) for p in images):
         from .medical import explain_medical_cli

@@ -16,7 +16,7 @@ from .._paths import shared_data_dir
 from .._typing import PathLikeStr
 from ..errors import InputError
 
-__all__ = ["DATASETS", "MedMNISTSplit", "MedMNISTSpec", "default_path", "load_split"]
+__all__ = ["DATASETS", "MedMNISTSpec", "MedMNISTSplit", "default_path", "load_split"]
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._typing import PathLikeStr
-from ..models.medcnn import MedCNN
 from ..errors import InputError
+from ..models.medcnn import MedCNN
 from .medmnist import DATASETS, MedMNISTSplit, load_split
 
 __all__ = [
@@ -65,6 +65,7 @@ class TrainConfig:
     hflip: bool = False
     class_balanced: bool = True
     select: str = "best_val_auc"
+    input_size: int = 28
 
 
 def recipe(dataset: str, **overrides: Any) -> TrainConfig:
@@ -133,6 +134,17 @@ def augment(images: Tensor, config: TrainConfig, generator: torch.Generator) -> 
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def resize_images(images: Tensor, size: int) -> Tensor:
+    """Bilinear resize of ``(N, C, H, W)`` images to ``size`` x ``size`` (no-op at the same size).
+
+    Same arithmetic as the zoo's preprocessing path for the 28-pixel originals (PIL bilinear upsampling
+    of uint8 images differs by at most one grey level).
+    """
+    if images.shape[-2:] == (size, size):
+        return images
+    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
 def binary_auc(scores: Tensor, labels: Tensor) -> float:
     """Area under the ROC curve = P(score of a positive > score of a negative), ties counting 1/2.
 
@@ -183,6 +195,8 @@ def train(
     if split_transform is not None:
         tr.images = split_transform(tr.images, tr.labels)
         va.images = split_transform(va.images, va.labels)
+    for part in (tr, va, te):
+        part.images = resize_images(part.images, config.input_size)
     num_classes = len(DATASETS[config.dataset].class_names)
     model = MedCNN(1, num_classes, width=config.width, dropout=config.dropout)
     counts = torch.bincount(tr.labels, minlength=num_classes).double()

@@ -54,9 +54,9 @@ MEDICAL_MODELS: dict[str, MedicalModelSpec] = {
 }
 
 
-def medical_preprocess() -> ImagePreprocess:
-    """Grey-scale, whole image resized to 28x28, scaled to [-1, 1] (as in training)."""
-    return ImagePreprocess(size=(28, 28), mean=(0.5,), std=(0.5,), channels=1)
+def medical_preprocess(size: int = 28) -> ImagePreprocess:
+    """Grey-scale, whole image resized to ``size`` x ``size``, scaled to [-1, 1] (as in training)."""
+    return ImagePreprocess(size=(size, size), mean=(0.5,), std=(0.5,), channels=1)
 
 
 def _card(spec: MedicalModelSpec, info: dict[str, Any]) -> str:
@@ -84,14 +84,15 @@ def build_medical_model(name: str) -> LoadedModel:
             f"`netloupe medical train {spec.dataset} --out src/netloupe/models/data`"
         )
     info = json.loads(meta.read_text()) if meta.is_file() else {}
-    width = int(info.get("config", {}).get("width", 32))
+    config = info.get("config", {})
+    width, size = int(config.get("width", 32)), int(config.get("input_size", 28))
     model = MedCNN(1, len(spec.class_names), width=width)
     with resources.as_file(weights) as path:
         model.load_state_dict(torch.load(str(path), map_location="cpu", weights_only=True))
     return LoadedModel(
         name=name,
         model=model.eval(),
-        preprocess=medical_preprocess(),
+        preprocess=medical_preprocess(size),
         class_names=list(spec.class_names),
         target_layer="features",
         input_kind="image",
