@@ -24,7 +24,7 @@ def image_to_data_uri(image: Image.Image | np.ndarray, fmt: str = "PNG") -> str:
     return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def figure_to_data_uri(fig: object, dpi: int = 110) -> str:
+def figure_to_data_uri(fig: object, dpi: int = 80) -> str:
     """Encode a matplotlib figure as a PNG ``data:`` URI and close it."""
     import matplotlib.pyplot as plt
 
