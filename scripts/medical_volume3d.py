@@ -43,10 +43,22 @@ def main() -> None:
     model = train_blob_detector(steps=args.steps, seed=args.seed, background=background)
     # Same intensity convention as training: anatomy scaled by 0.8, the lesion at 1.0.
     with_lesion, mask = insert_blob(background * 0.8, LESION_VOXEL, 2.0, 1.0)
-    lesion = MedicalImage(values=with_lesion.numpy(), display=with_lesion.numpy(), spacing=image.spacing,
-                          affine=image.affine, meta={**image.meta, "lesion_voxel": LESION_VOXEL}, source=source)
-    plain = MedicalImage(values=(background * 0.8).numpy(), display=(background * 0.8).numpy(),
-                         spacing=image.spacing, affine=image.affine, meta=image.meta, source=source)
+    lesion = MedicalImage(
+        values=with_lesion.numpy(),
+        display=with_lesion.numpy(),
+        spacing=image.spacing,
+        affine=image.affine,
+        meta={**image.meta, "lesion_voxel": LESION_VOXEL},
+        source=source,
+    )
+    plain = MedicalImage(
+        values=(background * 0.8).numpy(),
+        display=(background * 0.8).numpy(),
+        spacing=image.spacing,
+        affine=image.affine,
+        meta=image.meta,
+        source=source,
+    )
     res = explain_volume(model, lesion, methods=METHODS, target=1, layer="features")
     res_plain = explain_volume(model, plain, methods=("gradcam",), target=1, layer="features")
     files = res.save(args.out, "anatomical_lesion")

@@ -46,7 +46,9 @@ STORED = np.array([[75, 87, 100], [125, 150, 160]])
 
 def test_rescale_and_file_window_hand_values(tmp_path: Path) -> None:
     # values = 2 * stored - 100 = [[50, 74, 100], [150, 200, 220]]; window c=100.5 w=101 (see test_windowing)
-    path = _write(tmp_path / "a.dcm", STORED, RescaleSlope=2, RescaleIntercept=-100, WindowCenter=100.5, WindowWidth=101)
+    path = _write(
+        tmp_path / "a.dcm", STORED, RescaleSlope=2, RescaleIntercept=-100, WindowCenter=100.5, WindowWidth=101
+    )
     image = read_medical(path)
     np.testing.assert_array_equal(image.values, [[50, 74, 100], [150, 200, 220]])
     np.testing.assert_allclose(image.display, [[0, 0.24, 0.5], [1, 1, 1]], atol=1e-6)
@@ -55,7 +57,12 @@ def test_rescale_and_file_window_hand_values(tmp_path: Path) -> None:
 
 def test_monochrome1_is_inverted(tmp_path: Path) -> None:
     path = _write(
-        tmp_path / "m1.dcm", STORED, RescaleSlope=2, RescaleIntercept=-100, WindowCenter=100.5, WindowWidth=101,
+        tmp_path / "m1.dcm",
+        STORED,
+        RescaleSlope=2,
+        RescaleIntercept=-100,
+        WindowCenter=100.5,
+        WindowWidth=101,
         PhotometricInterpretation="MONOCHROME1",
     )
     image = read_medical(path)
@@ -105,13 +112,15 @@ def test_ct_sample_rescale_window_and_affine() -> None:
     np.testing.assert_allclose(image.affine @ [0, 0, 0, 1], [-ipp[0], -ipp[1], ipp[2], 1])
     # one row down moves by PixelSpacing[0] along the column direction cosine (IOP[3:])
     step = np.array([float(v) for v in ds.ImageOrientationPatient[3:]]) * float(ds.PixelSpacing[0])
-    np.testing.assert_allclose(image.affine @ [1, 0, 0, 1] - image.affine @ [0, 0, 0, 1], [-step[0], -step[1], step[2], 0])
+    np.testing.assert_allclose(
+        image.affine @ [1, 0, 0, 1] - image.affine @ [0, 0, 0, 1], [-step[0], -step[1], step[2], 0]
+    )
     assert image.spacing == pytest.approx((0.661468, 0.661468))
 
 
 def test_no_pixel_data_says_so(tmp_path: Path) -> None:
     path = _write(tmp_path / "plan.dcm", None, Modality="RTPLAN")
-    with pytest.raises(InputError, match="RTPLAN object .* without pixel data"):
+    with pytest.raises(InputError, match=r"RTPLAN object .* without pixel data"):
         read_medical(path)
 
 
@@ -147,7 +156,7 @@ def test_truncated_and_non_dicom_files(tmp_path: Path) -> None:
         read_medical(cut)
     junk = tmp_path / "junk.dcm"
     junk.write_bytes(b"not a dicom file at all")
-    with pytest.raises(InputError, match="not a DICOM file|truncated or corrupt"):
+    with pytest.raises(InputError, match=r"not a DICOM file|truncated or corrupt"):
         read_medical(junk)
 
 

@@ -52,7 +52,9 @@ def _nifti(path: Path, data: np.ndarray) -> Path:
 def test_4d_needs_a_volume(tmp_path: Path) -> None:
     data = np.arange(4 * 3 * 2 * 3, dtype=np.float32).reshape(4, 3, 2, 3)
     path = _nifti(tmp_path / "series.nii.gz", data)
-    with pytest.raises(InputError, match=r"volume: .* is 4-D \(4, 3, 2, 3\) \(3 volumes\); choose one with volume=0..2"):
+    with pytest.raises(
+        InputError, match=r"volume: .* is 4-D \(4, 3, 2, 3\) \(3 volumes\); choose one with volume=0..2"
+    ):
         read_medical(path)
     np.testing.assert_array_equal(read_medical(path, volume=2).values, data[..., 2])
     with pytest.raises(InputError, match="has 3 volumes"):
@@ -84,7 +86,7 @@ def test_truncated_files_give_one_message(tmp_path: Path) -> None:
     cut = tmp_path / "cut.nii"
     cut.write_bytes(raw[: len(raw) // 2])
     for path in (cut_gz, cut):
-        with pytest.raises(InputError, match="truncated or corrupt|not a readable NIfTI"):
+        with pytest.raises(InputError, match=r"truncated or corrupt|not a readable NIfTI"):
             read_medical(path)
     (tmp_path / "empty.nii").write_bytes(b"")
     with pytest.raises(InputError, match="not a readable NIfTI"):

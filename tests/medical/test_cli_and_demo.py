@@ -26,8 +26,11 @@ def test_audit_command_on_a_medmnist_style_file(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(0)
     npz = tmp_path / "pneumoniamnist_small.npz"
-    np.savez(npz, test_images=rng.integers(0, 255, (6, 28, 28), dtype=np.uint8),
-             test_labels=np.array([[0], [1], [0], [1], [0], [1]], dtype=np.uint8))
+    np.savez(
+        npz,
+        test_images=rng.integers(0, 255, (6, 28, 28), dtype=np.uint8),
+        test_labels=np.array([[0], [1], [0], [1], [0], [1]], dtype=np.uint8),
+    )
     out = tmp_path / "audit"
     with pytest.raises(SystemExit) as exc:
         main(["audit", str(npz), "--region", "corner:tr:7", "--model", "pneumonia-cnn", "--out", str(out)])

@@ -20,7 +20,9 @@ def test_augment_without_ranges_is_identity() -> None:
     x = torch.rand(3, 1, 8, 8)
     cfg = TrainConfig(rotate_deg=0.0, scale=0.0, shift=0.0, hflip=False)
     assert torch.allclose(augment(x, cfg, torch.Generator().manual_seed(0)), x, atol=1e-5)
-    flipped = augment(x, TrainConfig(rotate_deg=0.0, scale=0.0, shift=0.0, hflip=True), torch.Generator().manual_seed(3))
+    flipped = augment(
+        x, TrainConfig(rotate_deg=0.0, scale=0.0, shift=0.0, hflip=True), torch.Generator().manual_seed(3)
+    )
     for i in range(3):  # each sample is either unchanged or mirrored left-right
         assert torch.allclose(flipped[i], x[i], atol=1e-5) or torch.allclose(flipped[i], x[i].flip(-1), atol=1e-5)
 

@@ -14,10 +14,13 @@ __all__ = ["register"]
 
 def audit_cmd(
     dataset: str = typer.Argument(
-        ..., help="pneumoniamnist / breastmnist (official split), a MedMNIST-style .npz, or a folder of class sub-folders"
+        ...,
+        help="pneumoniamnist / breastmnist (official split), a MedMNIST-style .npz, or a folder of class sub-folders",
     ),
     region: list[str] = typer.Option(
-        ..., "--region", "-r",
+        ...,
+        "--region",
+        "-r",
         help="borders:W | corners:S | corner:tr:S | box:x0,y0,x1,y1 | mask:PATH (model-input pixels); repeatable",
     ),
     model: str = typer.Option("pneumonia-cnn", help="zoo name or model file"),
@@ -44,8 +47,15 @@ def audit_cmd(
     for k, spec in enumerate(region):
         mask, name = parse_region(spec, images.shape[-2:])
         result = run_audit(
-            loaded.model, images, labels, mask, class_names, region_name=name, method=method,
-            layer=layer or loaded.target_layer, explain_label=explain_label,
+            loaded.model,
+            images,
+            labels,
+            mask,
+            class_names,
+            region_name=name,
+            method=method,
+            layer=layer or loaded.target_layer,
+            explain_label=explain_label,
         )
         folder = out if len(region) == 1 else out / f"region{k}"
         result.save(folder, denormalize=lambda x: loaded.preprocess.denormalize(x))

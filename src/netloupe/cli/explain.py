@@ -16,7 +16,9 @@ __all__ = ["register"]
 
 
 def explain_command(
-    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, TIFF, BMP, .npy, DICOM, NIfTI).", show_default=False)],
+    images: Annotated[
+        list[Path], typer.Argument(help="Image files (PNG, JPEG, TIFF, BMP, .npy, DICOM, NIfTI).", show_default=False)
+    ],
     model: Annotated[str, typer.Option("--model", "-m", help="Zoo name or model file.")] = DEFAULT_MODEL,
     method: Annotated[str, typer.Option("--method", help="Comma-separated CAM methods.")] = "gradcam",
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Explain the k most probable classes.")] = 3,

@@ -11,8 +11,9 @@ from ._console import console
 
 __all__ = ["register"]
 
-medical_app = typer.Typer(help="The project's medical models: training and the shortcut (bias) experiment.",
-                          no_args_is_help=True)
+medical_app = typer.Typer(
+    help="The project's medical models: training and the shortcut (bias) experiment.", no_args_is_help=True
+)
 
 
 @medical_app.command("train")
@@ -41,8 +42,10 @@ def train_cmd(
     result = train(config, data_path=data, split_transform=transform, log=console.print)
     extra = {"marker": Marker(corner=marker).__dict__} if marker else {}
     path = save_result(result, out, stem or (default_stem + ("_biased" if marker else "")), extra)
-    console.print(f"test accuracy {result.test['accuracy']:.4f}  AUC {result.test['auc']:.4f}  "
-                  f"(best epoch {result.best_epoch}, {result.seconds:.0f} s) -> {path}")
+    console.print(
+        f"test accuracy {result.test['accuracy']:.4f}  AUC {result.test['auc']:.4f}  "
+        f"(best epoch {result.best_epoch}, {result.seconds:.0f} s) -> {path}"
+    )
 
 
 @medical_app.command("shortcut")
@@ -95,13 +98,27 @@ def explain_medical_cli(
     with progress() as bar:
         task = bar.add_task("explaining DICOM/NIfTI", total=len(paths))
         records, failures = explain_medical_files(
-            paths, loaded, methods, out, target=target, layer=layer, window=window, frame=frame, volume=volume,
-            slice_axis=slice_axis, slice_index=slice_index, device=device, on_file=lambda: bar.advance(task),
+            paths,
+            loaded,
+            methods,
+            out,
+            target=target,
+            layer=layer,
+            window=window,
+            frame=frame,
+            volume=volume,
+            slice_axis=slice_axis,
+            slice_index=slice_index,
+            device=device,
+            on_file=lambda: bar.advance(task),
         )
     for rec in records:
         first = next(iter(rec["files"].values()))
-        console.print(f"[bold]{Path(rec['source']).name}[/]: {rec['label']} {rec['probability']:.2f} -> "
-                      f"{first.get('nifti') or first.get('overlay')}", highlight=False)
+        console.print(
+            f"[bold]{Path(rec['source']).name}[/]: {rec['label']} {rec['probability']:.2f} -> "
+            f"{first.get('nifti') or first.get('overlay')}",
+            highlight=False,
+        )
     for fail_ in failures:
         print_error(f"{fail_['path']}: {fail_['error']}")
     if failures:

@@ -40,8 +40,9 @@ def build(ctx: DemoContext) -> ReportSection | None:
     loaded = load_model("pneumonia-cnn").to(ctx.device)
     images, labels, index = example_images()
     x = loaded.preprocess.batch(list(images)).to(ctx.device)
-    res = netloupe.explain(loaded.model, x, methods=["gradcam", "cam"], layer=loaded.target_layer,
-                           class_names=loaded.class_names)
+    res = netloupe.explain(
+        loaded.model, x, methods=["gradcam", "cam"], layer=loaded.target_layer, class_names=loaded.class_names
+    )
     probs = res.probabilities.detach().cpu()
     ids = res.class_ids[:, 0].cpu()
     n = len(images)
@@ -61,15 +62,25 @@ def build(ctx: DemoContext) -> ReportSection | None:
         ax.set_yticks([])
     fig.tight_layout()
     card = loaded.card
-    rows = [[int(index[j]), loaded.class_names[int(labels[j])], loaded.class_names[int(ids[j])],
-             f"{float(probs[j, 1]):.3f}"] for j in range(n)]
+    rows = [
+        [
+            int(index[j]),
+            loaded.class_names[int(labels[j])],
+            loaded.class_names[int(ids[j])],
+            f"{float(probs[j, 1]):.3f}",
+        ]
+        for j in range(n)
+    ]
     body = (
         "<p class='note'>Paediatric chest X-rays from the official PneumoniaMNIST test split (28&times;28 px, "
         "CC BY 4.0), explained by the project's own CAM-compatible CNN. Warm colours mark the evidence for "
         "the predicted class (Grad-CAM, Selvaraju et al. 2017; CAM, Zhou et al. 2016). Research and teaching "
         "only; not for diagnosis.</p>"
-        + figure_html(figure_to_data_uri(fig), "top: input with true label; middle: Grad-CAM (prediction, "
-                      "probability); bottom: CAM", width=min(1300, 150 * n))
+        + figure_html(
+            figure_to_data_uri(fig),
+            "top: input with true label; middle: Grad-CAM (prediction, probability); bottom: CAM",
+            width=min(1300, 150 * n),
+        )
         + table_html(["test index", "true", "predicted", "P(pneumonia)"], rows)
         + f"<p class='note'>{card}</p>"
     )

@@ -139,9 +139,7 @@ def _first(value: Any) -> float:
     return float(value)
 
 
-def _voi(
-    ds: Any, values: np.ndarray, stored: np.ndarray, window: Window | None
-) -> tuple[np.ndarray, dict[str, Any]]:
+def _voi(ds: Any, values: np.ndarray, stored: np.ndarray, window: Window | None) -> tuple[np.ndarray, dict[str, Any]]:
     function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
     if function not in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
         function = "LINEAR"
@@ -149,7 +147,10 @@ def _voi(
         window = Window(_first(ds.WindowCenter), _first(ds.WindowWidth), function=function, name="file")
     if window is not None:
         return apply_window(values, window), {
-            "center": window.center, "width": window.width, "function": window.function, "name": window.name
+            "center": window.center,
+            "width": window.width,
+            "function": window.function,
+            "name": window.name,
         }
     lut_seq = ds.get("VOILUTSequence")
     if lut_seq:

@@ -60,8 +60,11 @@ class MedicalImage:
 
     @property
     def is_color(self) -> bool:
-        return self.values.ndim == 3 and self.values.shape[-1] == 3 and self.meta.get("format") == "dicom" and (
-            self.meta.get("photometric", "").startswith(("RGB", "YBR"))
+        return (
+            self.values.ndim == 3
+            and self.values.shape[-1] == 3
+            and self.meta.get("format") == "dicom"
+            and (self.meta.get("photometric", "").startswith(("RGB", "YBR")))
         )
 
     @property
@@ -134,9 +137,7 @@ def read_medical(
     return image
 
 
-def read_medical_batch(
-    paths: Sequence[PathLikeStr], **options: Any
-) -> tuple[list[MedicalImage], list[dict[str, str]]]:
+def read_medical_batch(paths: Sequence[PathLikeStr], **options: Any) -> tuple[list[MedicalImage], list[dict[str, str]]]:
     """Read many files; a file that fails is recorded (path + one-line reason) and the rest go on."""
     images: list[MedicalImage] = []
     failures: list[dict[str, str]] = []

@@ -27,8 +27,16 @@ from ..evaluation.energy import area_fraction, border_mask, box_mask, corner_mas
 
 __all__ = ["AuditResult", "parse_region", "run_audit", "verdict"]
 
-_CORNER_CODES = {"tl": "tl", "tr": "tr", "bl": "bl", "br": "br", "top-left": "tl", "top-right": "tr",
-                 "bottom-left": "bl", "bottom-right": "br"}
+_CORNER_CODES = {
+    "tl": "tl",
+    "tr": "tr",
+    "bl": "bl",
+    "br": "br",
+    "top-left": "tl",
+    "top-right": "tr",
+    "bottom-left": "bl",
+    "bottom-right": "br",
+}
 
 
 def parse_region(spec: str, shape: Sequence[int]) -> tuple[Tensor, str]:
@@ -69,9 +77,7 @@ def parse_region(spec: str, shape: Sequence[int]) -> tuple[Tensor, str]:
         if isinstance(exc, InputError):
             raise
         raise InputError(f"region: cannot parse {spec!r} ({exc})") from exc
-    raise InputError(
-        f"region: expected borders:W, corners:S, corner:tr:S, box:x0,y0,x1,y1 or mask:PATH, got {spec!r}"
-    )
+    raise InputError(f"region: expected borders:W, corners:S, corner:tr:S, box:x0,y0,x1,y1 or mask:PATH, got {spec!r}")
 
 
 def verdict(mean_share: float, fraction: float, share_alarm: float = 0.3, concentration_alarm: float = 3.0) -> str:
@@ -102,11 +108,19 @@ class AuditResult:
     example_index: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"region": self.region, "method": self.method, "area_fraction": round(self.fraction, 4),
-                "per_class": self.rows, "overall": self.overall}
+        return {
+            "region": self.region,
+            "method": self.method,
+            "area_fraction": round(self.fraction, 4),
+            "per_class": self.rows,
+            "overall": self.overall,
+        }
 
     def markdown(self) -> str:
-        head = "| class | n | accuracy | mean share | median share | concentration | verdict |\n|---|---|---|---|---|---|---|\n"
+        head = (
+            "| class | n | accuracy | mean share | median share | concentration | verdict |\n"
+            "|---|---|---|---|---|---|---|\n"
+        )
         body = "".join(
             f"| {r['class']} | {r['n']} | {r['accuracy']:.3f} | {r['mean_share']:.3f} | {r['median_share']:.3f} "
             f"| {r['concentration']:.2f} | {r['verdict']} |\n"
@@ -173,8 +187,14 @@ def compute_maps(
     maps = []
     for i in range(0, len(images), batch_size):
         res = netloupe.explain(
-            model, images[i : i + batch_size], methods=[method], targets=targets[i : i + batch_size].tolist(),
-            layer=layer, normalize=False, relu=True, upsample=True,
+            model,
+            images[i : i + batch_size],
+            methods=[method],
+            targets=targets[i : i + batch_size].tolist(),
+            layer=layer,
+            normalize=False,
+            relu=True,
+            upsample=True,
         )
         maps.append(res.maps[method][:, 0].detach().float().cpu())
     return torch.cat(maps)
@@ -209,7 +229,9 @@ def run_audit(
         batch_size: images per explain call.
     """
     if images.ndim != 4 or labels.shape != (images.shape[0],):
-        raise InputError(f"images/labels: expected (N, C, H, W) and (N,), got {tuple(images.shape)} and {tuple(labels.shape)}")
+        raise InputError(
+            f"images/labels: expected (N, C, H, W) and (N,), got {tuple(images.shape)} and {tuple(labels.shape)}"
+        )
     if tuple(region.shape) != tuple(images.shape[-2:]):
         raise InputError(f"region: expected the input size {tuple(images.shape[-2:])}, got {tuple(region.shape)}")
     was_training = model.training
@@ -231,9 +253,18 @@ def run_audit(
     overall = _row("all", shares, predictions == labels, fraction)
     top = torch.nan_to_num(shares, nan=-1.0).argsort(descending=True)[:n_examples].tolist()
     return AuditResult(
-        region=region_name, method=method, class_names=list(class_names), labels=labels.cpu(),
-        predictions=predictions, shares=shares, fraction=fraction, rows=rows, overall=overall,
-        example_images=images[top].cpu(), example_maps=maps[top], example_index=top,
+        region=region_name,
+        method=method,
+        class_names=list(class_names),
+        labels=labels.cpu(),
+        predictions=predictions,
+        shares=shares,
+        fraction=fraction,
+        rows=rows,
+        overall=overall,
+        example_images=images[top].cpu(),
+        example_maps=maps[top],
+        example_index=top,
     )
 
 

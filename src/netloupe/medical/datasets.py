@@ -49,7 +49,9 @@ def load_audit_images(
         for c, folder in enumerate(class_dirs):
             for file in sorted(folder.iterdir()):
                 if file.suffix.lower() in _IMAGE_SUFFIXES:
-                    arrays.append(np.asarray(Image.open(file).convert("L" if loaded.preprocess.channels == 1 else "RGB")))
+                    arrays.append(
+                        np.asarray(Image.open(file).convert("L" if loaded.preprocess.channels == 1 else "RGB"))
+                    )
                     label_list.append(c)
         arrays, label_list = arrays[:limit], label_list[:limit]
         if marker:

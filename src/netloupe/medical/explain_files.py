@@ -67,15 +67,22 @@ def explain_medical_files(
     failures: list[dict[str, str]] = []
     for path in paths:
         try:
-            image = read_medical(path, window=window, frame=frame, volume=volume, slice_axis=slice_axis,
-                                 slice_index=slice_index)
+            image = read_medical(
+                path, window=window, frame=frame, volume=volume, slice_axis=slice_axis, slice_index=slice_index
+            )
             if image.ndim == 3 and loaded.input_kind != "volume":
                 from ..io.nifti import extract_slice
 
                 image = extract_slice(image, 0 if image.meta.get("format") == "dicom" else 2)
             x = medical_model_input(image, loaded).to(device)
-            res = netloupe.explain(model, x, methods=list(methods), targets=target,
-                                   layer=layer or loaded.target_layer, class_names=loaded.class_names)
+            res = netloupe.explain(
+                model,
+                x,
+                methods=list(methods),
+                targets=target,
+                layer=layer or loaded.target_layer,
+                class_names=loaded.class_names,
+            )
             class_id = int(res.class_ids[0, 0]) if res.class_ids is not None else -1
             probs = res.probabilities[0].detach().cpu()
             extra = {
@@ -87,8 +94,9 @@ def explain_medical_files(
             }
             stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(path).name.replace(".nii.gz", "").rsplit(".", 1)[0])
             files = {
-                m: save_medical_explanation(image, res.maps[m][0, 0].detach().cpu(), out, f"{stem}_{m}",
-                                            {**extra, "method": m})
+                m: save_medical_explanation(
+                    image, res.maps[m][0, 0].detach().cpu(), out, f"{stem}_{m}", {**extra, "method": m}
+                )
                 for m in methods
             }
             records.append({"source": str(path), **extra, "files": files})

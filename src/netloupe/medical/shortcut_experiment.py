@@ -66,8 +66,13 @@ def run_shortcut_experiment(
     region = marker_region(marker, h, w, pad)
     marked = normalize(conditions["marker on all"])
     clean = normalize(conditions["no marker"])
-    out: dict[str, Any] = {"marker": marker.__dict__, "region_area_fraction": round(float(area_fraction(region)), 4),
-                           "target_class": test.class_names[target_class], "models": {}, "maps": {}}
+    out: dict[str, Any] = {
+        "marker": marker.__dict__,
+        "region_area_fraction": round(float(area_fraction(region)), 4),
+        "target_class": test.class_names[target_class],
+        "models": {},
+        "maps": {},
+    }
     for name, model in models.items():
         model.eval()
         entry: dict[str, Any] = {"metrics": {c: _metrics(model, x, labels) for c, x in conditions.items()}}
@@ -82,7 +87,8 @@ def run_shortcut_experiment(
                 "marked_mean": round(float(torch.nanmean(s)), 4),
                 "marked_median": round(float(torch.nanmedian(s)), 4),
                 "marked_by_class": {
-                    test.class_names[c]: round(float(torch.nanmean(s[labels == c])), 4) for c in range(len(test.class_names))
+                    test.class_names[c]: round(float(torch.nanmean(s[labels == c])), 4)
+                    for c in range(len(test.class_names))
                 },
                 "unmarked_mean": round(float(torch.nanmean(s_clean)), 4),
             }
@@ -92,7 +98,9 @@ def run_shortcut_experiment(
     return out
 
 
-def write_shortcut_report(result: dict[str, Any], test: MedMNISTSplit, marker: Marker, out_dir: PathLikeStr) -> dict[str, str]:
+def write_shortcut_report(
+    result: dict[str, Any], test: MedMNISTSplit, marker: Marker, out_dir: PathLikeStr
+) -> dict[str, str]:
     """``results.json``, ``results.md``, ``examples.png`` (maps) and ``shares.png`` (bar chart)."""
     import matplotlib
 
@@ -115,13 +123,19 @@ def write_shortcut_report(result: dict[str, Any], test: MedMNISTSplit, marker: M
     for name, entry in result["models"].items():
         for cond, m in entry["metrics"].items():
             lines.append(f"| {name} | {cond} | {m['accuracy']:.4f} | {m['auc']:.4f} | {m['predicted_pneumonia']:.3f} |")
-    lines += ["", "| model | method | share on marker (marked test, mean) | median | normal | pneumonia | share (unmarked) |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| model | method | share on marker (marked test, mean) | median | normal | pneumonia | share (unmarked) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, entry in result["models"].items():
         for method, s in entry["marker_energy_share"].items():
             by = s["marked_by_class"]
-            lines.append(f"| {name} | {method} | {s['marked_mean']:.4f} | {s['marked_median']:.4f} | "
-                         f"{by.get('normal', float('nan')):.4f} | {by.get('pneumonia', float('nan')):.4f} | {s['unmarked_mean']:.4f} |")
+            lines.append(
+                f"| {name} | {method} | {s['marked_mean']:.4f} | {s['marked_median']:.4f} | "
+                f"{by.get('normal', float('nan')):.4f} | {by.get('pneumonia', float('nan')):.4f} | "
+                f"{s['unmarked_mean']:.4f} |"
+            )
     (out / "results.md").write_text("\n".join(lines) + "\n")
 
     # Examples: 4 normal + 4 pneumonia test images with the marker; one row per model (Grad-CAM).

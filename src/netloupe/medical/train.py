@@ -161,7 +161,9 @@ def binary_auc(scores: Tensor, labels: Tensor) -> float:
 def predict_proba(model: nn.Module, images: Tensor, batch_size: int = 512) -> Tensor:
     """Softmax probabilities ``(N, C)`` of images in [0, 1]."""
     model.eval()
-    out = [torch.softmax(model(normalize(images[i : i + batch_size])), dim=1) for i in range(0, len(images), batch_size)]
+    out = [
+        torch.softmax(model(normalize(images[i : i + batch_size])), dim=1) for i in range(0, len(images), batch_size)
+    ]
     return torch.cat(out)
 
 

@@ -111,7 +111,9 @@ def make_blob_volumes(
         vols = F.avg_pool3d(noise, 3, stride=1) * 0.6
     else:
         if background.ndim != 3 or min(background.shape) < size:
-            raise InputError(f"background: expected a 3-D volume at least {size} per axis, got {tuple(background.shape)}")
+            raise InputError(
+                f"background: expected a 3-D volume at least {size} per axis, got {tuple(background.shape)}"
+            )
         crops = []
         for _ in range(n):
             o = [int(torch.randint(0, s - size + 1, (1,), generator=g)) for s in background.shape]
