@@ -24,6 +24,7 @@ def audit_cmd(
         help="borders:W | corners:S | corner:tr:S | box:x0,y0,x1,y1 | mask:PATH (model-input pixels); repeatable",
     ),
     model: str = typer.Option("pneumonia-cnn", help="zoo name or model file"),
+    weights: Optional[Path] = typer.Option(None, help="a state dict to load into the model (same architecture)"),
     split: str = typer.Option("test", help="split of a MedMNIST dataset"),
     method: str = typer.Option("gradcam", help="CAM method"),
     layer: Optional[str] = typer.Option(None, help="target layer (default: the model's)"),
@@ -41,6 +42,10 @@ def audit_cmd(
 
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     loaded = load_model(model)
+    if weights is not None:
+        from ..models.medical import load_weights_into
+
+        load_weights_into(loaded, weights)
     images, labels, class_names = load_audit_images(dataset, loaded, split=split, marker=marker, limit=limit)
     if len(images) == 0:
         fail(f"dataset: {dataset} holds no images")

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,7 +23,7 @@ from .medcnn import MedCNN
 from .preprocess import ImagePreprocess
 from .zoo import LoadedModel, ZooEntry, register_model
 
-__all__ = ["MEDICAL_MODELS", "MedicalModelSpec", "build_medical_model", "medical_preprocess"]
+__all__ = ["MEDICAL_MODELS", "MedicalModelSpec", "build_medical_model", "load_weights_into", "medical_preprocess"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,22 @@ def build_medical_model(name: str) -> LoadedModel:
         input_kind="image",
         card=_card(spec, info),
     )
+
+
+def load_weights_into(loaded: LoadedModel, path: str | Path) -> LoadedModel:
+    """Replace a loaded model's weights with a state dict of the same architecture (e.g. a retrained copy)."""
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+        loaded.model.load_state_dict(state)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelLoadError(f"weights: {path} is not a state dict for {loaded.name!r} ({first})") from exc
+    loaded.model.eval()
+    loaded.name = f"{loaded.name}+{Path(path).stem}"
+    loaded.card = f"{loaded.name}: architecture of the zoo model with weights from {path}."
+    return loaded
 
 
 for _spec in MEDICAL_MODELS.values():
