@@ -166,3 +166,17 @@ def test_batch_records_failures_and_goes_on(tmp_path: Path) -> None:
     assert len(images) == 1
     assert [f["path"] for f in failures] == [str(bad), str(tmp_path / "missing.dcm")]
     assert "without pixel data" in failures[0]["error"]
+
+
+@pytest.mark.parametrize("name", ["SC_rgb_rle.dcm", "examples_palette.dcm"])
+def test_colour_and_palette_images_become_rgb(name: str) -> None:
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name)
+    if path is None:
+        pytest.skip(f"pydicom's {name} is not installed")
+    image = read_medical(path)
+    assert image.is_color
+    assert image.ndim == 2
+    assert image.display.shape[-1] == 3
+    assert 0.0 <= float(image.display.min()) <= float(image.display.max()) <= 1.0

@@ -110,9 +110,16 @@ def read_dicom(
         "frames": n_frames,
         "frame": frame,
     }
+    if photometric == "PALETTE COLOR":  # indices into the file's red/green/blue LUTs (PS3.3 C.7.6.3.1.5)
+        from pydicom.pixels import apply_color_lut
+
+        stored = np.asarray(apply_color_lut(stored, ds))
+        samples = 3
+        bits = 16 if stored.dtype.itemsize > 1 else 8
+    else:
+        bits = int(ds.get("BitsStored", 8))
     if samples > 1:  # colour: pydicom returns RGB; no modality/VOI transforms apply
         values = stored.astype(np.float32)
-        bits = int(ds.get("BitsStored", 8))
         display = np.clip(values / float(2**bits - 1), 0, 1).astype(np.float32)
         meta["window"] = None
     else:

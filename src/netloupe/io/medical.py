@@ -64,7 +64,7 @@ class MedicalImage:
             self.values.ndim == 3
             and self.values.shape[-1] == 3
             and self.meta.get("format") == "dicom"
-            and (self.meta.get("photometric", "").startswith(("RGB", "YBR")))
+            and self.meta.get("photometric", "").startswith(("RGB", "YBR", "PALETTE"))
         )
 
     @property
