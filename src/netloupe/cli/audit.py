@@ -64,7 +64,7 @@ def audit_cmd(
         )
         folder = out if len(region) == 1 else out / f"region{k}"
         result.save(folder, denormalize=lambda x: loaded.preprocess.denormalize(x))
-        console.print(result.markdown(), markup=False)
+        console.print(result.markdown(), markup=False, soft_wrap=True)
         console.print(f"verdict: {result.overall['verdict']}  -> {folder}")
 
 
