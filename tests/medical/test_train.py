@@ -28,7 +28,7 @@ def test_augment_without_ranges_is_identity() -> None:
 
 
 def test_recipes() -> None:
-    assert recipe("pneumoniamnist").epochs == 30
+    assert recipe("pneumoniamnist").epochs == 12
     assert recipe("breastmnist").hflip is True
     assert recipe("breastmnist", epochs=2).epochs == 2
     with pytest.raises(InputError, match="dataset"):
