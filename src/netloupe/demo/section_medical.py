@@ -44,6 +44,8 @@ def build(ctx: DemoContext) -> ReportSection | None:
         loaded.model, x, methods=["gradcam", "cam"], layer=loaded.target_layer, class_names=loaded.class_names
     )
     probs = res.probabilities.detach().cpu()
+    if res.class_ids is None:  # pragma: no cover - class targets always give class ids
+        return None
     ids = res.class_ids[:, 0].cpu()
     n = len(images)
     fig, axes = plt.subplots(3, n, figsize=(1.55 * n, 5.0), squeeze=False)
