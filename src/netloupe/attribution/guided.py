@@ -41,7 +41,8 @@ class _PositiveGradient(torch.autograd.Function):
 
 
 def _guide(_module: nn.Module, _inp: object, out: Tensor) -> Tensor:
-    return _PositiveGradient.apply(out)  # type: ignore[no-any-return]
+    result: Tensor = _PositiveGradient.apply(out)
+    return result
 
 
 def guided_backprop(

@@ -164,19 +164,19 @@ def run_capture(
             handle.remove()
 
     captured = []
-    for (name, module), grads in zip(layers, gradients, strict=True):
+    for (name, module), lgrads in zip(layers, gradients, strict=True):
         acts = recorded[name].detach()
         raw_shape = acts.shape
         if reshape is not None:
             acts = reshape(acts)
-            if grads is not None:
-                n, k = grads.shape[:2]
-                grads = reshape(grads.flatten(0, 1)).unflatten(0, (n, k))
+            if lgrads is not None:
+                n, k = lgrads.shape[:2]
+                lgrads = reshape(lgrads.flatten(0, 1)).unflatten(0, (n, k))
         if acts.ndim < 3:
             raise InputError(
                 f"layer: {name!r} outputs shape {tuple(acts.shape)} without spatial extent; choose an earlier layer"
             )
-        captured.append(LayerCapture(name, module, acts, grads.detach() if grads is not None else None, raw_shape))
+        captured.append(LayerCapture(name, module, acts, lgrads.detach() if lgrads is not None else None, raw_shape))
     head = head_record.get("module")
     return (
         Capture(

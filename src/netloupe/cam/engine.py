@@ -210,9 +210,9 @@ class Explainer:
 
         def forward_replaced(rows: Tensor, replacement: Tensor) -> Tensor:
             def hook(_m: nn.Module, _i: object, out: object) -> object:
-                if isinstance(out, Tensor):
-                    return replacement
-                return type(out)([replacement, *out[1:]])  # type: ignore[call-overload]
+                if isinstance(out, (tuple, list)):
+                    return type(out)([replacement, *out[1:]])
+                return replacement
 
             handle = layer_cap.module.register_forward_hook(hook)
             try:
