@@ -7,6 +7,10 @@ median share, the region's area fraction and the *concentration* ``mean share / 
 map spread uniformly). Verdict (a heuristic, stated in the report): "shortcut likely" when the mean share
 is at least ``share_alarm`` (0.3) and the concentration at least ``concentration_alarm`` (3); "inspect"
 when the concentration is at least 1.5; otherwise "no sign of a shortcut in this region".
+
+Choose a layer whose resolution resolves the region: last-layer maps of small CNNs are coarse (7x7 for
+28-pixel inputs), so a marker of a few pixels spreads over its neighbourhood; Layer-CAM on an earlier stage
+(``--method layercam --layer features.stage1`` for the medical models) localises it (``results/medical/``).
 """
 
 from __future__ import annotations
