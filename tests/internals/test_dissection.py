@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from netloupe.errors import InputError
+from netloupe.internals.data import ImageSet
+from netloupe.internals.dissection import NetworkDissection
+from netloupe.internals.synthetic import identity_preprocess, shape_detector_net, synthetic_shapes
+
+
+@pytest.fixture(scope="module")
+def shapes() -> ImageSet:
+    return synthetic_shapes(n=40, size=40)
+
+
+def test_hand_set_units_are_found_with_the_iou_known_by_construction(shapes: ImageSet) -> None:
+    d = NetworkDissection(shape_detector_net(), "0", identity_preprocess()).fit(shapes)
+    # Unit 0's top 0.5% is the plateau where its 3x3 window lies inside the 8x8 square: 6x6 of 8x8 pixels.
+    assert d.iou_[0, 0].item() == pytest.approx(36 / 64, abs=1e-6)
+    # Unit 1: the 45 pixels of the radius-5 disc (81 pixels) whose 3x3 neighbourhood is inside it.
+    assert d.iou_[1, 1].item() == pytest.approx(45 / 81, abs=1e-6)
+    assert d.iou_[0, 1].item() == 0.0 and d.iou_[1, 0].item() == 0.0
+    assert [(det.unit, det.concept) for det in d.detectors_] == [(0, "square"), (1, "circle")]
+    assert not d.summary()[2]["detector"] and not d.summary()[3]["detector"]
+    top = d.top_images(0, 3)
+    assert all(shapes.masks(i)[0].any() for i in top)
+
+
+def test_upsampled_pooled_layer_still_finds_the_detectors(shapes: ImageSet) -> None:
+    d = NetworkDissection(shape_detector_net(), "2", identity_preprocess()).fit(shapes)
+    assert {(det.unit, det.concept) for det in d.detectors_} == {(0, "square"), (1, "circle")}
+    mask = d.unit_mask(d.top_images(0, 1)[0], 0)
+    assert mask.shape == (40, 40) and mask.any()
+
+
+def test_iou_matches_a_direct_implementation_of_the_formula(shapes: ImageSet) -> None:
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(3, 5, 3, padding=1), nn.ReLU(), nn.AvgPool2d(4))
+    d = NetworkDissection(model, "2", identity_preprocess(), quantile=0.05, batch_size=7, unit_chunk=2).fit(shapes)
+    x = identity_preprocess().batch(shapes.images(range(len(shapes))))
+    with torch.no_grad():
+        acts = model(x)
+    values = acts.transpose(0, 1).reshape(5, -1).numpy()
+    k = math.ceil(0.05 * values.shape[1])
+    thresholds = np.sort(values, axis=1)[:, -k]
+    up = F.interpolate(acts, size=(40, 40), mode="bilinear", align_corners=False).numpy()
+    masks = np.stack([shapes.masks(i) for i in range(len(shapes))])  # (N, K, H, W)
+    for unit in range(5):
+        m = up[:, unit] >= thresholds[unit]
+        for c in range(2):
+            inter = np.logical_and(m, masks[:, c]).sum()
+            union = np.logical_or(m, masks[:, c]).sum()
+            assert d.iou_[unit, c].item() == pytest.approx(inter / union, abs=1e-6)
+
+
+def test_bad_inputs(shapes: ImageSet) -> None:
+    no_masks = ImageSet.from_arrays([np.zeros((8, 8, 3), np.uint8)] * 3)
+    with pytest.raises(InputError, match="needs concept masks"):
+        NetworkDissection(shape_detector_net(), "0", identity_preprocess()).fit(no_masks)
+    with pytest.raises(InputError, match=r"needs a conv layer with \(N, C, H, W\) output; '5' gives"):
+        NetworkDissection(shape_detector_net(), "5", identity_preprocess()).fit(shapes)
+    with pytest.raises(InputError, match="quantile: expected a fraction"):
+        NetworkDissection(shape_detector_net(), "0", identity_preprocess(), quantile=5)
+    with pytest.raises(InputError, match="not fitted yet"):
+        NetworkDissection(shape_detector_net(), "0", identity_preprocess()).top_images(0)
+    mixed = ImageSet.from_arrays([np.zeros((8, 8, 3), np.uint8), np.zeros((9, 9, 3), np.uint8)],
+                                 masks=[np.zeros((1, 8, 8)), np.zeros((1, 9, 9))], concepts=["x"])
+    with pytest.raises(InputError, match="mixed image sizes"):
+        NetworkDissection(shape_detector_net(), "0", identity_preprocess()).fit(mixed)
