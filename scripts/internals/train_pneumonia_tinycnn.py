@@ -66,8 +66,10 @@ def main() -> None:
             opt.step()
         sched.step()
         print(f"epoch {epoch + 1}: loss {loss.item():.3f} val acc {accuracy(model, xva, yva):.4f}")
-    print(f"train time {time.perf_counter() - start:.1f} s; val acc {accuracy(model, xva, yva):.4f}; "
-          f"test acc {accuracy(model, xte, yte):.4f}")
+    print(
+        f"train time {time.perf_counter() - start:.1f} s; val acc {accuracy(model, xva, yva):.4f}; "
+        f"test acc {accuracy(model, xte, yte):.4f}"
+    )
     out = Path(__file__).resolve().parents[2] / "src" / "netloupe" / "models" / "data" / WEIGHTS_FILE
     model.eval()
     torch.save(model.state_dict(), out)

@@ -28,7 +28,10 @@ def test_feature_maps_have_known_values_and_hooks_are_removed() -> None:
 
 
 def test_layer_without_spatial_output_is_a_clear_error() -> None:
-    with pytest.raises(InputError, match=r"'4' outputs shape \(1, 3\).*no spatial extent.*last layer with spatial output is '1'"):
+    with pytest.raises(
+        InputError,
+        match=r"'4' outputs shape \(1, 3\).*no spatial extent.*last layer with spatial output is '1'",
+    ):
         layer_activations(_model(), torch.rand(1, 1, 4, 4), "4")
     with pytest.raises(LayerNotFound, match="closest"):
         layer_activations(_model(), torch.rand(1, 1, 4, 4), "11")

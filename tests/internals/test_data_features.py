@@ -26,7 +26,8 @@ def test_folder_with_class_subfolders(tmp_path: Path) -> None:
         for i in range(2):
             _save(tmp_path / cls / f"{i}.png", v + i)
     ds = load_image_set(tmp_path)
-    assert ds.class_names == ["cat", "dog"] and ds.labels.tolist() == [0, 0, 1, 1]
+    assert ds.class_names == ["cat", "dog"]
+    assert ds.labels.tolist() == [0, 0, 1, 1]
     assert np.asarray(ds.image(3)).max() == 201
 
 
@@ -39,31 +40,42 @@ def test_csv_with_labels_names_and_masks(tmp_path: Path) -> None:
     m[:2] = 255
     Image.fromarray(m).save(tmp_path / "masks" / "a_m.png")
     _save(tmp_path / "masks" / "b_m.png", 0, size=(5, 4))  # wrong size
-    (tmp_path / "list.csv").write_text("image,mask,class_index,class_name\na.png,a_m.png,3,tench\nb.png,b_m.png,1,goldfish\n")
+    (tmp_path / "list.csv").write_text(
+        "image,mask,class_index,class_name\na.png,a_m.png,3,tench\nb.png,b_m.png,1,goldfish\n"
+    )
     ds = load_image_set(tmp_path / "list.csv", mask_columns=["mask"])
-    assert ds.labels.tolist() == [3, 1] and ds.class_names[3] == "tench" and ds.class_names[1] == "goldfish"
-    assert ds.masks(0).shape == (1, 4, 4) and ds.masks(0)[0, :2].all() and not ds.masks(0)[0, 2:].any()
+    assert ds.labels.tolist() == [3, 1]
+    assert ds.class_names[3] == "tench"
+    assert ds.class_names[1] == "goldfish"
+    assert ds.masks(0).shape == (1, 4, 4)
+    assert ds.masks(0)[0, :2].all()
+    assert not ds.masks(0)[0, 2:].any()
     both = with_complements(ds)
-    assert both.concepts == ["mask", "not mask"] and both.masks(0)[1, 2:].all()
+    assert both.concepts == ["mask", "not mask"]
+    assert both.masks(0)[1, 2:].all()
     with pytest.raises(InputError, match=r"b_m.png is 5x4 but its image b.png is 4x4"):
         ds.masks(1)
-    with pytest.raises(InputError, match="label_column: 'dx' is not a column"):
+    with pytest.raises(InputError, match=r"label_column: 'dx' is not a column"):
         load_image_set(tmp_path / "list.csv", label_column="dx")
 
 
 def test_npz_splits(tmp_path: Path) -> None:
-    np.savez(tmp_path / "d.npz", train_images=np.zeros((3, 5, 5), np.uint8), train_labels=np.array([[0], [1], [1]]))
-    with pytest.raises(InputError, match="holds splits train: choose one with split="):
+    np.savez(
+        tmp_path / "d.npz", train_images=np.zeros((3, 5, 5), np.uint8), train_labels=np.array([[0], [1], [1]])
+    )
+    with pytest.raises(InputError, match=r"holds splits train: choose one with split="):
         load_image_set(tmp_path / "d.npz")
     ds = load_image_set(tmp_path / "d.npz", split="train")
-    assert len(ds) == 3 and ds.labels.tolist() == [0, 1, 1] and ds.image(0).size == (5, 5)
+    assert len(ds) == 3
+    assert ds.labels.tolist() == [0, 1, 1]
+    assert ds.image(0).size == (5, 5)
 
 
 def test_pixel_vectors_resize_and_refuse_mixed_sizes_without_it() -> None:
     imgs = [Image.fromarray(np.full((4, 6), 255, np.uint8)), Image.fromarray(np.zeros((8, 8), np.uint8))]
     v = pixel_vectors(imgs, size=(2, 2), grey=True)
     np.testing.assert_allclose(v, [[1.0] * 4, [0.0] * 4])
-    with pytest.raises(InputError, match="mixed image sizes 6x4, 8x8 .* pass size="):
+    with pytest.raises(InputError, match=r"mixed image sizes 6x4, 8x8 .* pass size="):
         pixel_vectors(imgs, size=None)
 
 
@@ -78,19 +90,21 @@ def test_penultimate_features_equal_the_pooled_conv_output(tmp_path: Path) -> No
     fs = extract_features(model, ds, RAW, batch_size=2)
     means = np.array([a.mean() / 255 for a in arrays])
     np.testing.assert_allclose(fs.features, np.stack([means, -2 * means], 1), rtol=1e-5)
-    assert model.training and all(not m._forward_pre_hooks for m in model.modules())
+    assert model.training
+    assert all(not m._forward_pre_hooks for m in model.modules())
     spatial = extract_features(model, ds, RAW, layer="0", pool="max")
     np.testing.assert_allclose(spatial.features[:, 0], [a.max() / 255 for a in arrays], rtol=1e-5)
     path = fs.save(tmp_path / "f.npz")
     back = FeatureSet.load(path)
     np.testing.assert_array_equal(back.features, fs.features)
-    assert back.labels.tolist() == [0, 1, 0, 1, 1] and back.layer == "penultimate"
+    assert back.labels.tolist() == [0, 1, 0, 1, 1]
+    assert back.layer == "penultimate"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npz"]  # no partial file left
 
 
 def test_pool_and_penultimate_errors() -> None:
-    with pytest.raises(InputError, match="pool: expected 'avg' or 'max'"):
+    with pytest.raises(InputError, match=r"pool: expected 'avg' or 'max'"):
         pool_features(torch.zeros(1, 2, 3, 3), "sum")  # type: ignore[arg-type]
     ds = ImageSet.from_arrays([np.zeros((4, 4), np.uint8)])
-    with pytest.raises(InputError, match="needs a model with a final nn.Linear head"):
+    with pytest.raises(InputError, match=r"needs a model with a final nn.Linear head"):
         extract_features(nn.Conv2d(1, 1, 1), ds, RAW)

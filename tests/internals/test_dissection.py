@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 from netloupe.errors import InputError
@@ -25,9 +25,11 @@ def test_hand_set_units_are_found_with_the_iou_known_by_construction(shapes: Ima
     assert d.iou_[0, 0].item() == pytest.approx(36 / 64, abs=1e-6)
     # Unit 1: the 45 pixels of the radius-5 disc (81 pixels) whose 3x3 neighbourhood is inside it.
     assert d.iou_[1, 1].item() == pytest.approx(45 / 81, abs=1e-6)
-    assert d.iou_[0, 1].item() == 0.0 and d.iou_[1, 0].item() == 0.0
+    assert d.iou_[0, 1].item() == 0.0
+    assert d.iou_[1, 0].item() == 0.0
     assert [(det.unit, det.concept) for det in d.detectors_] == [(0, "square"), (1, "circle")]
-    assert not d.summary()[2]["detector"] and not d.summary()[3]["detector"]
+    assert not d.summary()[2]["detector"]
+    assert not d.summary()[3]["detector"]
     top = d.top_images(0, 3)
     assert all(shapes.masks(i)[0].any() for i in top)
 
@@ -36,13 +38,16 @@ def test_upsampled_pooled_layer_still_finds_the_detectors(shapes: ImageSet) -> N
     d = NetworkDissection(shape_detector_net(), "2", identity_preprocess()).fit(shapes)
     assert {(det.unit, det.concept) for det in d.detectors_} == {(0, "square"), (1, "circle")}
     mask = d.unit_mask(d.top_images(0, 1)[0], 0)
-    assert mask.shape == (40, 40) and mask.any()
+    assert mask.shape == (40, 40)
+    assert mask.any()
 
 
 def test_iou_matches_a_direct_implementation_of_the_formula(shapes: ImageSet) -> None:
     torch.manual_seed(3)
     model = nn.Sequential(nn.Conv2d(3, 5, 3, padding=1), nn.ReLU(), nn.AvgPool2d(4))
-    d = NetworkDissection(model, "2", identity_preprocess(), quantile=0.05, batch_size=7, unit_chunk=2).fit(shapes)
+    d = NetworkDissection(model, "2", identity_preprocess(), quantile=0.05, batch_size=7, unit_chunk=2).fit(
+        shapes
+    )
     x = identity_preprocess().batch(shapes.images(range(len(shapes))))
     with torch.no_grad():
         acts = model(x)
@@ -69,7 +74,10 @@ def test_bad_inputs(shapes: ImageSet) -> None:
         NetworkDissection(shape_detector_net(), "0", identity_preprocess(), quantile=5)
     with pytest.raises(InputError, match="not fitted yet"):
         NetworkDissection(shape_detector_net(), "0", identity_preprocess()).top_images(0)
-    mixed = ImageSet.from_arrays([np.zeros((8, 8, 3), np.uint8), np.zeros((9, 9, 3), np.uint8)],
-                                 masks=[np.zeros((1, 8, 8)), np.zeros((1, 9, 9))], concepts=["x"])
+    mixed = ImageSet.from_arrays(
+        [np.zeros((8, 8, 3), np.uint8), np.zeros((9, 9, 3), np.uint8)],
+        masks=[np.zeros((1, 8, 8)), np.zeros((1, 9, 9))],
+        concepts=["x"],
+    )
     with pytest.raises(InputError, match="mixed image sizes"):
         NetworkDissection(shape_detector_net(), "0", identity_preprocess()).fit(mixed)

@@ -31,13 +31,13 @@ def test_pca_recovers_known_axis_and_matches_svd_and_sklearn() -> None:
 
 
 def test_pca_contract_and_errors() -> None:
-    with pytest.raises(InputError, match="not fitted yet"):
+    with pytest.raises(InputError, match=r"not fitted yet"):
         PCA().transform(np.zeros((3, 3)))
-    with pytest.raises(InputError, match="n_components: expected 1..2"):
+    with pytest.raises(InputError, match=r"n_components: expected 1..2"):
         PCA(3).fit(np.zeros((2, 5)))
     est = make_embedding("pca", n_components=1)
     assert est.fit(np.random.rand(10, 4)) is est
-    with pytest.raises(InputError, match="method: expected one of pca, tsne, umap"):
+    with pytest.raises(InputError, match=r"method: expected one of pca, tsne, umap"):
         make_embedding("isomap")
 
 
@@ -47,12 +47,13 @@ def test_tsne_separates_two_clusters_and_checks_perplexity() -> None:
     labels = np.repeat([0, 1], 60)
     est = TSNE(perplexity=10, n_iter=150, early_exaggeration_iter=60)
     emb = est.fit_transform(x)
-    assert emb.shape == (120, 2) and np.isfinite(emb).all()
+    assert emb.shape == (120, 2)
+    assert np.isfinite(emb).all()
     _, idx = NearestNeighbors(5).fit(emb).kneighbors()
     assert knn_accuracy(labels[idx], labels) == 1.0
-    with pytest.raises(InputError, match="perplexity 30 .* needs at least 92 points, got 50"):
+    with pytest.raises(InputError, match=r"perplexity 30 .* needs at least 92 points, got 50"):
         TSNE(perplexity=30).fit(x[:50])
-    with pytest.raises(InputError, match="not fitted yet"):
+    with pytest.raises(InputError, match=r"not fitted yet"):
         TSNE()._check_fitted()
 
 

@@ -28,7 +28,8 @@ def test_rgb_tiles_shared_scaling_values_in_grid() -> None:
     assert grid.shape == (4, 7, 3)
     np.testing.assert_allclose(grid[1:3, 1:3], np.broadcast_to([1.0, 0.5, 0.5], (2, 2, 3)))  # 0.5 + 0.5 * 1
     np.testing.assert_allclose(grid[1:3, 4:6], np.broadcast_to([0.5, 0.25, 0.5], (2, 2, 3)))  # 0.5 - 0.25
-    assert (grid[0] == 1.0).all() and (grid[:, 3] == 1.0).all()  # padding between tiles
+    assert (grid[0] == 1.0).all()
+    assert (grid[:, 3] == 1.0).all()
 
 
 def test_per_filter_scaling_stretches_each_tile() -> None:
@@ -53,7 +54,8 @@ def test_channels_mean_norm_modes() -> None:
 def test_1d_kernels_are_strips_and_3d_use_central_slice() -> None:
     w1 = torch.arange(2 * 3 * 4, dtype=torch.float32).reshape(2, 3, 4)  # (F, C_in, k)
     kt = kernel_tiles(w1, scale="per-filter")
-    assert kt.mode == "channels" and kt.tiles.shape == (2, 1, 3, 4, 1)  # one (C_in x k) strip per filter
+    assert kt.mode == "channels"
+    assert kt.tiles.shape == (2, 1, 3, 4, 1)
     np.testing.assert_allclose(kt.tiles[0, 0, :, :, 0].flatten().numpy(), np.arange(12) / 11)
     w3 = torch.zeros(1, 1, 3, 2, 2)
     w3[0, 0, 1] = torch.tensor([[1.0, -1.0], [0.0, 0.5]])
@@ -66,7 +68,8 @@ def test_layer_lookup_and_errors() -> None:
     model = nn.Sequential(nn.Linear(4, 4), nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3))
     assert first_conv_layer(model) == "1"
     name, kt = layer_kernel_tiles(model)
-    assert name == "1" and kt.mode == "channels"
+    assert name == "1"
+    assert kt.mode == "channels"
     with pytest.raises(InputError, match="not a Conv1d/Conv2d/Conv3d"):
         layer_kernel_tiles(model, "0")
     with pytest.raises(InputError, match="'rgb' needs kernels with 3 input channels"):

@@ -48,13 +48,13 @@ def test_agrees_with_scikit_learn_on_random_points() -> None:
 
 
 def test_too_few_points_and_unfitted_are_clear_errors() -> None:
-    with pytest.raises(InputError, match="5 neighbours need at least 6 reference points.*got 5"):
+    with pytest.raises(InputError, match=r"5 neighbours need at least 6 reference points.*got 5"):
         NearestNeighbors(5).fit(LINE).kneighbors()
-    with pytest.raises(InputError, match="not fitted yet"):
+    with pytest.raises(InputError, match=r"not fitted yet"):
         NearestNeighbors(2).kneighbors(LINE)
-    with pytest.raises(InputError, match="metric: expected one of l2, cosine"):
+    with pytest.raises(InputError, match=r"metric: expected one of l2, cosine"):
         NearestNeighbors(2, metric="manhattan")  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="NaN"):
+    with pytest.raises(InputError, match=r"NaN"):
         NearestNeighbors(1).fit(np.array([[np.nan], [1.0]]))
 
 
@@ -74,7 +74,8 @@ def test_compare_spaces_prefers_the_space_where_labels_cluster() -> None:
     features = np.concatenate([rng.normal(0, 0.1, (20, 3)), rng.normal(5, 0.1, (20, 3))])
     pixels = rng.normal(size=(40, 3))
     comp = compare_spaces(features, pixels, labels, k=3)
-    assert comp.feature_agreement == 1.0 and comp.feature_accuracy == 1.0
+    assert comp.feature_agreement == 1.0
+    assert comp.feature_accuracy == 1.0
     assert comp.pixel_agreement < 0.8
-    with pytest.raises(InputError, match="same number of points"):
+    with pytest.raises(InputError, match=r"same number of points"):
         compare_spaces(features, pixels[:5], labels)

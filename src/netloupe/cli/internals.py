@@ -22,7 +22,9 @@ def _load(model: str, device: str):  # type: ignore[no-untyped-def]
     return load_model(model).to(device)
 
 
-def _open_data(data: Path, split: Optional[str], label_column: Optional[str], mask_columns: Optional[list[str]] = None):  # type: ignore[no-untyped-def]
+def _open_data(
+    data: Path, split: Optional[str], label_column: Optional[str], mask_columns: Optional[list[str]] = None
+):  # type: ignore[no-untyped-def]
     from ..internals.data import load_image_set
 
     return load_image_set(data, split=split, label_column=label_column, mask_columns=mask_columns)
@@ -36,13 +38,25 @@ def _features(loaded, images, features: Optional[Path], layer: str, batch_size: 
     if features is not None and features.exists():
         fs = FeatureSet.load(features)
         if len(fs) != len(images):
-            raise InputError(f"features: {features} holds {len(fs)} vectors but the data has {len(images)} images")
+            raise InputError(
+                f"features: {features} holds {len(fs)} vectors but the data has {len(images)} images"
+            )
         console.print(f"features: reusing {features} ({fs.model}, layer {fs.layer})")
         return fs
     start = time.perf_counter()
-    fs = extract_features(loaded.model, images, loaded.preprocess, layer=layer, batch_size=batch_size,
-                          device=device, progress=True, model_name=loaded.name)
-    console.print(f"features: {fs.features.shape[0]} x {fs.features.shape[1]} in {time.perf_counter() - start:.1f} s")
+    fs = extract_features(
+        loaded.model,
+        images,
+        loaded.preprocess,
+        layer=layer,
+        batch_size=batch_size,
+        device=device,
+        progress=True,
+        model_name=loaded.name,
+    )
+    console.print(
+        f"features: {fs.features.shape[0]} x {fs.features.shape[1]} in {time.perf_counter() - start:.1f} s"
+    )
     if features is not None:
         fs.save(features)
         console.print(f"features: saved {features}")
@@ -55,10 +69,14 @@ def register(app: typer.Typer) -> None:
     @app.command("filters")
     def filters(
         model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
-        layer: Optional[str] = typer.Option(None, "--layer", "-l", help="conv layer (default: the first conv)"),
+        layer: Optional[str] = typer.Option(
+            None, "--layer", "-l", help="conv layer (default: the first conv)"
+        ),
         out: Path = typer.Option(Path("filters.png"), "--out", "-o", help="PNG to write"),
         mode: str = typer.Option("auto", help="auto | rgb | channels | mean | norm"),
-        scale: str = typer.Option("shared", help="shared (one range per layer) | per-filter (each tile min-max)"),
+        scale: str = typer.Option(
+            "shared", help="shared (one range per layer) | per-filter (each tile min-max)"
+        ),
         max_filters: int = typer.Option(64, help="draw at most this many filters"),
         max_channels: int = typer.Option(16, help="'channels' mode: at most this many input channels"),
     ) -> None:
@@ -108,7 +126,9 @@ def register(app: typer.Typer) -> None:
     def neighbors(
         data: Path = typer.Argument(..., help="image folder, CSV or .npz (labels needed for the accuracy)"),
         model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
-        features: Optional[Path] = typer.Option(None, "--features", "-f", help="feature .npz to reuse or create"),
+        features: Optional[Path] = typer.Option(
+            None, "--features", "-f", help="feature .npz to reuse or create"
+        ),
         layer: str = typer.Option("penultimate", "--layer", "-l"),
         k: int = typer.Option(5, "-k", help="neighbours per query"),
         metric: str = typer.Option("l2", help="l2 | cosine"),
@@ -130,29 +150,52 @@ def register(app: typer.Typer) -> None:
 
         images = _open_data(data, split, label_column)
         if images.labels is None:
-            raise InputError(f"data: {data} has no labels; the k-NN accuracy needs them (folder per class, CSV label column)")
-        fs = _features(None if features is not None and features.exists() else _load(model, device),
-                       images, features, layer, batch_size, device)
+            raise InputError(
+                f"data: {data} has no labels; the k-NN accuracy needs them (folder per class, CSV "
+                "label column)"
+            )
+        fs = _features(
+            None if features is not None and features.exists() else _load(model, device),
+            images,
+            features,
+            layer,
+            batch_size,
+            device,
+        )
         start = time.perf_counter()
         pixels = pixel_vectors(images, (pixel_size, pixel_size))
         comp = compare_spaces(fs.features, pixels, images.labels, k=k, metric=metric, device=device)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - start
         q = pick_queries(len(images), images.labels, queries, seed)
         save_figure(neighbors_comparison_figure(images, comp, q, images.labels), out)
-        console.print(f"k={k} {metric}, {len(images)} images (leave-one-out), pixel space {pixel_size}x{pixel_size}:")
-        console.print(f"  label agreement  feature {comp.feature_agreement:.4f}  pixel {comp.pixel_agreement:.4f}")
-        console.print(f"  k-NN accuracy    feature {comp.feature_accuracy:.4f}  pixel {comp.pixel_accuracy:.4f}")
+        console.print(
+            f"k={k} {metric}, {len(images)} images (leave-one-out), pixel space {pixel_size}x{pixel_size}:"
+        )
+        console.print(
+            f"  label agreement  feature {comp.feature_agreement:.4f}  pixel {comp.pixel_agreement:.4f}"
+        )
+        console.print(
+            f"  k-NN accuracy    feature {comp.feature_accuracy:.4f}  pixel {comp.pixel_accuracy:.4f}"
+        )
         console.print(f"  search + pixels {elapsed:.1f} s; wrote {out}")
         if json_out is not None:
-            payload = {**comp.as_dict(), "n_images": len(images), "pixel_size": pixel_size,
-                       "model": fs.model, "layer": fs.layer, "data": str(data)}
+            payload = {
+                **comp.as_dict(),
+                "n_images": len(images),
+                "pixel_size": pixel_size,
+                "model": fs.model,
+                "layer": fs.layer,
+                "data": str(data),
+            }
             json_out.write_text(json.dumps(payload, indent=2) + "\n")
 
     @app.command("embed")
     def embed(
         data: Path = typer.Argument(..., help="image folder, CSV or .npz"),
         model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
-        features: Optional[Path] = typer.Option(None, "--features", "-f", help="feature .npz to reuse or create"),
+        features: Optional[Path] = typer.Option(
+            None, "--features", "-f", help="feature .npz to reuse or create"
+        ),
         layer: str = typer.Option("penultimate", "--layer", "-l"),
         method: str = typer.Option("tsne", help="pca | tsne | umap"),
         perplexity: float = typer.Option(30.0, help="t-SNE perplexity"),
@@ -172,8 +215,14 @@ def register(app: typer.Typer) -> None:
         from ..viz.scatter import embedding_scatter, thumbnail_map
 
         images = _open_data(data, split, label_column)
-        fs = _features(None if features is not None and features.exists() else _load(model, device),
-                       images, features, layer, batch_size, device)
+        fs = _features(
+            None if features is not None and features.exists() else _load(model, device),
+            images,
+            features,
+            layer,
+            batch_size,
+            device,
+        )
         kwargs: dict[str, object] = {"random_state": seed}
         if method == "tsne":
             kwargs.update(perplexity=perplexity, metric=metric, device=device)
@@ -182,10 +231,19 @@ def register(app: typer.Typer) -> None:
         console.print(f"{method}: {len(coords)} points in {time.perf_counter() - start:.1f} s")
         out_dir.mkdir(parents=True, exist_ok=True)
         save_coordinates(out_dir / f"{method}_coords.csv", coords, fs.names, fs.labels, fs.class_names)
-        save_figure(embedding_scatter(coords, fs.labels, fs.class_names,
-                                      title=f"{method} of {fs.model} {fs.layer} features ({len(coords)} images)"),
-                    out_dir / f"{method}_scatter.png")
-        save_image(thumbnail_map(coords, images.image, grid, thumb), out_dir / f"{method}_thumbnails.png")
+        save_figure(
+            embedding_scatter(
+                coords,
+                fs.labels,
+                fs.class_names,
+                title=f"{method} of {fs.model} {fs.layer} features ({len(coords)} images)",
+            ),
+            out_dir / f"{method}_scatter.png",
+        )
+        save_image(
+            thumbnail_map(coords, images.image, grid, thumb, labels=fs.labels),
+            out_dir / f"{method}_thumbnails.png",
+        )
         console.print(f"wrote {out_dir}/{method}_coords.csv, {method}_scatter.png, {method}_thumbnails.png")
 
     @app.command("dissect")
@@ -214,10 +272,21 @@ def register(app: typer.Typer) -> None:
             images = with_complements(images)
         loaded = _load(model, device)
         start = time.perf_counter()
-        diss = NetworkDissection(loaded.model, layer, loaded.preprocess, quantile, iou_threshold,
-                                 (mask_size, mask_size), batch_size, device).fit(images, progress=True)
-        console.print(f"dissection: {len(images)} images, {diss.iou_.shape[0]} units in {time.perf_counter() - start:.1f} s; "
-                      f"{len(diss.detectors_)} detectors (IoU > {iou_threshold})")
+        diss = NetworkDissection(
+            loaded.model,
+            layer,
+            loaded.preprocess,
+            quantile,
+            iou_threshold,
+            (mask_size, mask_size),
+            batch_size,
+            device,
+        ).fit(images, progress=True)
+        console.print(
+            f"dissection: {len(images)} images, {diss.iou_.shape[0]} units in "
+            f"{time.perf_counter() - start:.1f} s; "
+            f"{len(diss.detectors_)} detectors (IoU > {iou_threshold})"
+        )
         out_dir.mkdir(parents=True, exist_ok=True)
         with (out_dir / "units.csv").open("w", newline="") as fh:
             rows = diss.summary()

@@ -77,7 +77,11 @@ def run_and_capture(model: nn.Module, layer: LayerSpec, inputs: Tensor) -> Tenso
     with eval_mode(model), capture(model, layer) as store, torch.no_grad():
         model(inputs)
     if "out" not in store:
-        raise InputError(f"layer: {layer!r} did not run in the forward pass of this model")
+        raise InputError(
+            f"layer: {layer!r} was not seen in the forward pass (a TorchScript model does not call "
+            "Python hooks; "
+            "load it as an nn.Module)"
+        )
     return store["out"]
 
 

@@ -35,7 +35,8 @@ def layer_activations(model: nn.Module, inputs: Tensor, layer: LayerSpec) -> Ten
         except InputError:
             hint = ""
         raise InputError(
-            f"layer: {name!r} outputs shape {tuple(out.shape)}, which has no spatial extent to draw as feature "
+            f"layer: {name!r} outputs shape {tuple(out.shape)}, which has no spatial extent to draw "
+            "as feature "
             f"maps; pick a convolutional layer{hint}"
         )
     return out

@@ -100,9 +100,13 @@ class ImageSet:
             raise InputError(f"labels: expected one per image ({len(imgs)}), got {len(lab)}")
         mask_list = None if masks is None else list(masks)
         if mask_list is not None and len(mask_list) != len(imgs):
-            raise InputError(f"masks: expected one (K, H, W) stack per image ({len(imgs)}), got {len(mask_list)}")
-        names_k = list(concepts) if concepts is not None else (
-            [f"concept{k}" for k in range(np.asarray(mask_list[0]).shape[0])] if mask_list else []
+            raise InputError(
+                f"masks: expected one (K, H, W) stack per image ({len(imgs)}), got {len(mask_list)}"
+            )
+        names_k = (
+            list(concepts)
+            if concepts is not None
+            else ([f"concept{k}" for k in range(np.asarray(mask_list[0]).shape[0])] if mask_list else [])
         )
         return cls(
             names=[str(i) for i in range(len(imgs))],
@@ -124,10 +128,8 @@ def _array_to_pil(arr: np.ndarray) -> Image.Image:
     if arr.dtype != np.uint8:
         a = arr.astype(np.float64)
         lo, hi = float(a.min()), float(a.max())
-        if lo >= 0.0 and hi <= 1.0:  # already [0, 1] intensities
-            scaled = a
-        else:
-            scaled = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+        already_unit = lo >= 0.0 and hi <= 1.0  # [0, 1] intensities stay as they are
+        scaled = a if already_unit else ((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a))
         arr = (scaled * 255).round().astype(np.uint8)
     pil = Image.fromarray(arr)
     return pil.convert("RGB") if pil.mode not in ("RGB", "L") else pil
@@ -169,7 +171,11 @@ def _labels_from(values: list[str], names: list[str] | None) -> tuple[np.ndarray
 
 
 def _from_csv(
-    path: Path, image_column: str, label_column: str | None, mask_columns: Sequence[str] | None, root: Path | None
+    path: Path,
+    image_column: str,
+    label_column: str | None,
+    mask_columns: Sequence[str] | None,
+    root: Path | None,
 ) -> ImageSet:
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -177,11 +183,15 @@ def _from_csv(
         raise InputError(f"data: {path} has no rows")
     columns = list(rows[0])
     if image_column not in columns:
-        raise InputError(f"image_column: {image_column!r} is not a column of {path}; columns: {', '.join(columns)}")
+        raise InputError(
+            f"image_column: {image_column!r} is not a column of {path}; columns: {', '.join(columns)}"
+        )
     if label_column is None:
         label_column = next((c for c in _LABEL_COLUMNS if c in columns), None)
     elif label_column not in columns:
-        raise InputError(f"label_column: {label_column!r} is not a column of {path}; columns: {', '.join(columns)}")
+        raise InputError(
+            f"label_column: {label_column!r} is not a column of {path}; columns: {', '.join(columns)}"
+        )
     extra = [root] if root is not None else []
     base = path.parent
     files = [_resolve(base, r[image_column], extra) for r in rows]
@@ -193,7 +203,9 @@ def _from_csv(
     mask_cols = list(mask_columns or [])
     for col in mask_cols:
         if col not in columns:
-            raise InputError(f"mask_columns: {col!r} is not a column of {path}; columns: {', '.join(columns)}")
+            raise InputError(
+                f"mask_columns: {col!r} is not a column of {path}; columns: {', '.join(columns)}"
+            )
     mask_files = [[_resolve(base, r[c], extra) for c in mask_cols] for r in rows]
 
     def read_masks(i: int) -> np.ndarray:
@@ -203,7 +215,8 @@ def _from_csv(
             m = open_image(mf).convert("L")
             if m.size != size:
                 raise InputError(
-                    f"masks: {mf.name} is {m.size[0]}x{m.size[1]} but its image {files[i].name} is {size[0]}x{size[1]}; "
+                    f"masks: {mf.name} is {m.size[0]}x{m.size[1]} but its image {files[i].name} is "
+                    f"{size[0]}x{size[1]}; "
                     "a concept mask must have its image's size"
                 )
             out.append(np.asarray(m) > 127)
@@ -237,8 +250,11 @@ def _from_folder(path: Path) -> ImageSet:
     if not files:
         raise InputError(f"data: no images ({', '.join(IMAGE_SUFFIXES)}) in {path} or its class subfolders")
     return ImageSet(
-        names=[f.name for f in files], read=lambda i: open_image(files[i]),
-        labels=labels, class_names=class_names, source=str(path),
+        names=[f.name for f in files],
+        read=lambda i: open_image(files[i]),
+        labels=labels,
+        class_names=class_names,
+        source=str(path),
     )
 
 
@@ -249,8 +265,14 @@ def _from_npz(path: Path, split: str | None) -> ImageSet:
         img_key = next((k for k in (f"{prefix}images", f"{prefix}x", f"{prefix}X") if k in keys), None)
         if img_key is None:
             splits = sorted({k[: -len("_images")] for k in keys if k.endswith("_images")})
-            hint = f"; it holds splits {', '.join(splits)}: choose one with split=" if splits and not split else ""
-            raise InputError(f"data: {path.name} has no '{prefix}images' array (keys: {', '.join(keys)}){hint}")
+            hint = (
+                f"; it holds splits {', '.join(splits)}: choose one with split="
+                if splits and not split
+                else ""
+            )
+            raise InputError(
+                f"data: {path.name} has no '{prefix}images' array (keys: {', '.join(keys)}){hint}"
+            )
         images = z[img_key]
         lab_key = next((k for k in (f"{prefix}labels", f"{prefix}y") if k in keys), None)
         labels = z[lab_key].astype(np.int64).ravel() if lab_key else None
@@ -306,6 +328,11 @@ def with_complements(images: ImageSet, prefix: str = "not ") -> ImageSet:
         return np.concatenate([m, ~m])
 
     return ImageSet(
-        names=images.names, read=images.read, labels=images.labels, class_names=images.class_names,
-        concepts=[*images.concepts, *(prefix + c for c in images.concepts)], read_masks=both, source=images.source,
+        names=images.names,
+        read=images.read,
+        labels=images.labels,
+        class_names=images.class_names,
+        concepts=[*images.concepts, *(prefix + c for c in images.concepts)],
+        read_masks=both,
+        source=images.source,
     )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
@@ -69,9 +69,18 @@ class NetworkDissection:
         max_activation_: ``(N, C)`` each image's peak activation per unit (ranks top images).
     """
 
-    def __init__(self, model: nn.Module, layer: LayerSpec, preprocess: ImagePreprocess, quantile: float = 0.005,
-                 iou_threshold: float = 0.04, mask_size: tuple[int, int] | None = None, batch_size: int = 16,
-                 device: str | torch.device = "cpu", unit_chunk: int = 256) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        layer: LayerSpec,
+        preprocess: ImagePreprocess,
+        quantile: float = 0.005,
+        iou_threshold: float = 0.04,
+        mask_size: tuple[int, int] | None = None,
+        batch_size: int = 16,
+        device: str | torch.device = "cpu",
+        unit_chunk: int = 256,
+    ) -> None:
         if not 0.0 < quantile < 1.0:
             raise InputError(f"quantile: expected a fraction in (0, 1), got {quantile}")
         if not 0.0 <= iou_threshold <= 1.0:
@@ -98,9 +107,18 @@ class NetworkDissection:
         for i in batch:
             m = images.masks(i)
             if m.shape[0] != len(images.concepts):
-                raise InputError(f"masks: image {images.names[i]} has {m.shape[0]} masks, expected {len(images.concepts)}")
-            resized = [np.asarray(Image.fromarray(mk.astype(np.uint8) * 255).resize((size[1], size[0]),
-                                  Image.Resampling.NEAREST)) > 127 for mk in m]
+                raise InputError(
+                    f"masks: image {images.names[i]} has {m.shape[0]} masks, expected {len(images.concepts)}"
+                )
+            resized = [
+                np.asarray(
+                    Image.fromarray(mk.astype(np.uint8) * 255).resize(
+                        (size[1], size[0]), Image.Resampling.NEAREST
+                    )
+                )
+                > 127
+                for mk in m
+            ]
             out.append(np.stack(resized))
         return torch.from_numpy(np.stack(out)).float().to(self.device)
 
@@ -116,7 +134,8 @@ class NetworkDissection:
                 a = store["out"]
                 if a.ndim != 4 or math.prod(a.shape[2:]) <= 1:
                     raise InputError(
-                        f"layer: dissection needs a conv layer with (N, C, H, W) output; {name!r} gives {tuple(a.shape)}"
+                        f"layer: dissection needs a conv layer with (N, C, H, W) output; {name!r} "
+                        f"gives {tuple(a.shape)}"
                     )
                 chunks.append(a.float().cpu())
         return torch.cat(chunks)
@@ -149,8 +168,10 @@ class NetworkDissection:
             concept_area += masks.sum(dim=(0, 2, 3)).double()
             flat_masks = masks.permute(0, 2, 3, 1).reshape(-1, n_concepts)
             for s in range(0, c, self.unit_chunk):
-                unit_masks = self._unit_masks(acts[batch.start : batch.stop, s : s + self.unit_chunk],
-                                              thresholds[s : s + self.unit_chunk])
+                unit_masks = self._unit_masks(
+                    acts[batch.start : batch.stop, s : s + self.unit_chunk],
+                    thresholds[s : s + self.unit_chunk],
+                )
                 unit_area[s : s + self.unit_chunk] += unit_masks.sum(dim=(0, 2, 3)).double()
                 flat_units = unit_masks.permute(1, 0, 2, 3).reshape(unit_masks.shape[1], -1)
                 inter[s : s + self.unit_chunk] += (flat_units @ flat_masks).double()
@@ -162,7 +183,8 @@ class NetworkDissection:
         order = torch.argsort(best_iou, descending=True)
         self.detectors_ = [
             Detector(int(u), self.concepts_[int(best[u])], float(best_iou[u]))
-            for u in order.tolist() if float(best_iou[u]) > self.iou_threshold
+            for u in order.tolist()
+            if float(best_iou[u]) > self.iou_threshold
         ]
         return self
 
@@ -185,7 +207,9 @@ class NetworkDissection:
     def unit_mask(self, index: int, unit: int) -> np.ndarray:
         """``M_k(x)`` of image ``index`` at the mask resolution, bool ``(H, W)``."""
         self._check_fitted()
-        m = self._unit_masks(self._acts[index : index + 1, unit : unit + 1], self.thresholds_[unit : unit + 1].to(self.device))
+        m = self._unit_masks(
+            self._acts[index : index + 1, unit : unit + 1], self.thresholds_[unit : unit + 1].to(self.device)
+        )
         return m[0, 0].bool().cpu().numpy()
 
     def summary(self) -> list[dict[str, float | int | str]]:
@@ -193,7 +217,12 @@ class NetworkDissection:
         self._check_fitted()
         best_iou, best = self.iou_.max(dim=1)
         return [
-            {"unit": u, "concept": self.concepts_[int(best[u])], "iou": float(best_iou[u]),
-             "detector": bool(float(best_iou[u]) > self.iou_threshold), "threshold": float(self.thresholds_[u])}
+            {
+                "unit": u,
+                "concept": self.concepts_[int(best[u])],
+                "iou": float(best_iou[u]),
+                "detector": bool(float(best_iou[u]) > self.iou_threshold),
+                "threshold": float(self.thresholds_[u]),
+            }
             for u in range(self.iou_.shape[0])
         ]

@@ -23,12 +23,12 @@ import torch
 from ..errors import InputError, MethodNotApplicable
 from .neighbors import NearestNeighbors
 
-__all__ = ["PCA", "TSNE", "UMAP", "EMBEDDING_METHODS", "make_embedding"]
+__all__ = ["EMBEDDING_METHODS", "PCA", "TSNE", "UMAP", "make_embedding"]
 
 EMBEDDING_METHODS = ("pca", "tsne", "umap")
 
 
-def _check_X(X: Any, min_points: int, why: str) -> np.ndarray:  # noqa: N802, N803
+def _check_X(X: Any, min_points: int, why: str) -> np.ndarray:
     arr = np.asarray(X)
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float32)
@@ -50,10 +50,10 @@ class _Embedding:
         if not hasattr(self, "embedding_"):
             raise InputError(f"{type(self).__name__}: this instance is not fitted yet; call fit(X) first")
 
-    def fit(self, X: Any) -> _Embedding:  # noqa: N803
+    def fit(self, X: Any) -> _Embedding:
         raise NotImplementedError
 
-    def fit_transform(self, X: Any) -> np.ndarray:  # noqa: N803
+    def fit_transform(self, X: Any) -> np.ndarray:
         """Fit on ``X`` and return its embedding ``(n, n_components)``."""
         self.fit(X)
         return self.embedding_
@@ -73,13 +73,14 @@ class PCA(_Embedding):
         self.n_components = n_components
         self.random_state = random_state
 
-    def fit(self, X: Any) -> PCA:  # noqa: N803
+    def fit(self, X: Any) -> PCA:
         from sklearn.decomposition import PCA as SkPCA
 
         arr = _check_X(X, 2, "PCA")
         if not 1 <= self.n_components <= min(arr.shape):
             raise InputError(
-                f"n_components: expected 1..{min(arr.shape)} (min of points and dims), got {self.n_components}"
+                f"n_components: expected 1..{min(arr.shape)} (min of points and dims), got "
+                f"{self.n_components}"
             )
         self._pca = SkPCA(n_components=self.n_components, random_state=self.random_state)
         self.embedding_ = self._pca.fit_transform(arr).astype(np.float32)
@@ -88,7 +89,7 @@ class PCA(_Embedding):
         self.mean_ = self._pca.mean_
         return self
 
-    def transform(self, X: Any) -> np.ndarray:  # noqa: N803
+    def transform(self, X: Any) -> np.ndarray:
         """Project new points on the fitted axes."""
         self._check_fitted()
         return self._pca.transform(_check_X(X, 1, "PCA.transform")).astype(np.float32)
@@ -116,10 +117,19 @@ class TSNE(_Embedding):
         kl_divergence_: the final KL divergence.
     """
 
-    def __init__(self, n_components: int = 2, perplexity: float = 30.0, metric: Literal["euclidean", "cosine"] = "euclidean",
-                 neighbors: Literal["exact", "auto"] = "exact", n_iter: int = 500, early_exaggeration_iter: int = 250,
-                 gradient: Literal["auto", "fft", "bh"] = "auto", device: str | torch.device = "cpu",
-                 n_jobs: int = 1, random_state: int | None = 0) -> None:
+    def __init__(
+        self,
+        n_components: int = 2,
+        perplexity: float = 30.0,
+        metric: Literal["euclidean", "cosine"] = "euclidean",
+        neighbors: Literal["exact", "auto"] = "exact",
+        n_iter: int = 500,
+        early_exaggeration_iter: int = 250,
+        gradient: Literal["auto", "fft", "bh"] = "auto",
+        device: str | torch.device = "cpu",
+        n_jobs: int = 1,
+        random_state: int | None = 0,
+    ) -> None:
         self.n_components = n_components
         self.perplexity = perplexity
         self.metric = metric
@@ -131,7 +141,7 @@ class TSNE(_Embedding):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def fit(self, X: Any) -> TSNE:  # noqa: N803
+    def fit(self, X: Any) -> TSNE:
         from openTSNE import TSNE as OpenTSNE
         from openTSNE import affinity, initialization
         from openTSNE.nearest_neighbors import PrecomputedNeighbors
@@ -143,23 +153,38 @@ class TSNE(_Embedding):
         if not self.perplexity > 0:
             raise InputError(f"perplexity: expected a positive number, got {self.perplexity}")
         need = int(np.floor(3 * self.perplexity)) + 2
-        arr = _check_X(X, need, f"t-SNE with perplexity {self.perplexity:g} (3 x perplexity neighbours + the point)")
+        arr = _check_X(
+            X, need, f"t-SNE with perplexity {self.perplexity:g} (3 x perplexity neighbours + the point)"
+        )
         k = min(arr.shape[0] - 1, int(np.floor(3 * self.perplexity)))
         if self.neighbors == "exact":
             metric = "l2" if self.metric == "euclidean" else "cosine"
             dist, idx = NearestNeighbors(k, metric, self.device).fit(arr).kneighbors()
             knn = PrecomputedNeighbors(idx.astype(np.int64), dist.astype(np.float64))
-            aff = affinity.PerplexityBasedNN(perplexity=self.perplexity, knn_index=knn, n_jobs=self.n_jobs,
-                                             random_state=self.random_state)
+            aff = affinity.PerplexityBasedNN(
+                perplexity=self.perplexity, knn_index=knn, n_jobs=self.n_jobs, random_state=self.random_state
+            )
         else:
-            aff = affinity.PerplexityBasedNN(arr, perplexity=self.perplexity, metric=self.metric,
-                                             n_jobs=self.n_jobs, random_state=self.random_state)
+            aff = affinity.PerplexityBasedNN(
+                arr,
+                perplexity=self.perplexity,
+                metric=self.metric,
+                n_jobs=self.n_jobs,
+                random_state=self.random_state,
+            )
         init = initialization.pca(arr, n_components=self.n_components, random_state=self.random_state)
         if self.gradient not in ("auto", "fft", "bh"):
             raise InputError(f"gradient: expected 'auto', 'fft' or 'bh', got {self.gradient!r}")
         method = self.gradient if self.gradient != "auto" else ("fft" if arr.shape[0] >= 5000 else "bh")
-        tsne = OpenTSNE(n_components=self.n_components, perplexity=self.perplexity, n_iter=self.n_iter,
-                        early_exaggeration_iter=self.early_exaggeration_iter, negative_gradient_method=method, n_jobs=self.n_jobs, random_state=self.random_state)
+        tsne = OpenTSNE(
+            n_components=self.n_components,
+            perplexity=self.perplexity,
+            n_iter=self.n_iter,
+            early_exaggeration_iter=self.early_exaggeration_iter,
+            negative_gradient_method=method,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+        )
         emb = tsne.fit(affinities=aff, initialization=init)
         self.embedding_ = np.asarray(emb, dtype=np.float32)
         self.kl_divergence_ = float(getattr(emb, "kl_divergence", float("nan")))
@@ -173,28 +198,40 @@ class UMAP(_Embedding):
         embedding_: ``(n, n_components)``.
     """
 
-    def __init__(self, n_components: int = 2, n_neighbors: int = 15, min_dist: float = 0.1,
-                 metric: str = "euclidean", random_state: int | None = 0) -> None:
+    def __init__(
+        self,
+        n_components: int = 2,
+        n_neighbors: int = 15,
+        min_dist: float = 0.1,
+        metric: str = "euclidean",
+        random_state: int | None = 0,
+    ) -> None:
         self.n_components = n_components
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.metric = metric
         self.random_state = random_state
 
-    def fit(self, X: Any) -> UMAP:  # noqa: N803
+    def fit(self, X: Any) -> UMAP:
         try:
             import umap
         except ImportError as exc:
             raise MethodNotApplicable(
-                "method: 'umap' needs the optional package umap-learn; install it with pip install 'netloupe[umap]'"
+                "method: 'umap' needs the optional package umap-learn; install it with pip install "
+                "'netloupe[umap]'"
             ) from exc
         arr = _check_X(X, self.n_neighbors + 1, f"UMAP with n_neighbors={self.n_neighbors}")
-        self._umap = umap.UMAP(n_components=self.n_components, n_neighbors=self.n_neighbors,
-                               min_dist=self.min_dist, metric=self.metric, random_state=self.random_state)
+        self._umap = umap.UMAP(
+            n_components=self.n_components,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            metric=self.metric,
+            random_state=self.random_state,
+        )
         self.embedding_ = np.asarray(self._umap.fit_transform(arr), dtype=np.float32)
         return self
 
-    def transform(self, X: Any) -> np.ndarray:  # noqa: N803
+    def transform(self, X: Any) -> np.ndarray:
         self._check_fitted()
         return np.asarray(self._umap.transform(_check_X(X, 1, "UMAP.transform")), dtype=np.float32)
 

@@ -63,8 +63,12 @@ class FeatureSet:
         if path.suffix != ".npz":
             path = path.with_suffix(".npz")
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"layer": self.layer, "model": self.model, "source": self.source,
-                "class_names": self.class_names}
+        meta = {
+            "layer": self.layer,
+            "model": self.model,
+            "source": self.source,
+            "class_names": self.class_names,
+        }
         tmp = path.with_name(path.name + ".part.npz")
         arrays: dict[str, np.ndarray] = {
             "features": self.features.astype(np.float32),
@@ -90,7 +94,9 @@ class FeatureSet:
             return cls(
                 features=z["features"].astype(np.float32),
                 labels=z["labels"].astype(np.int64) if "labels" in z else None,
-                names=[str(n) for n in z["names"]] if "names" in z else [str(i) for i in range(len(z["features"]))],
+                names=[str(n) for n in z["names"]]
+                if "names" in z
+                else [str(i) for i in range(len(z["features"]))],
                 class_names=meta.get("class_names"),
                 layer=meta.get("layer", ""),
                 model=meta.get("model", ""),
@@ -147,10 +153,16 @@ def extract_features(
     dev = torch.device(device)
     chunks: list[Tensor] = []
     with eval_mode(model), capture(model, layer) as store, torch.no_grad():
-        for batch in track(_batches(len(images), batch_size), len(_batches(len(images), batch_size)),
-                           "features", progress):
+        for batch in track(
+            _batches(len(images), batch_size), len(_batches(len(images), batch_size)), "features", progress
+        ):
             x = preprocess.batch(images.images(batch)).to(dev)
             model(x)
+            if "out" not in store:
+                raise InputError(
+                    f"layer: {layer!r} was not seen in the forward pass (a TorchScript model does not call "
+                    "Python hooks; load it as an nn.Module)"
+                )
             chunks.append(pool_features(store["out"], pool).float().cpu())
     return FeatureSet(
         features=torch.cat(chunks).numpy(),
@@ -179,7 +191,8 @@ def pixel_vectors(
         if len(sizes) > 1:
             raise InputError(
                 f"images: mixed image sizes {', '.join(f'{w}x{h}' for w, h in sizes[:4])}"
-                f"{' ...' if len(sizes) > 4 else ''} cannot be compared pixel by pixel; pass size=(H, W) to resize"
+                f"{' ...' if len(sizes) > 4 else ''} cannot be compared pixel by pixel; pass "
+                "size=(H, W) to resize"
             )
     mode = "L" if grey else "RGB"
     out = []

@@ -66,8 +66,13 @@ def save_image(array: np.ndarray, path: PathLikeStr, **save_kwargs: object) -> P
     return path
 
 
-def save_coordinates(path: PathLikeStr, coords: np.ndarray, names: Sequence[str],
-                     labels: np.ndarray | None, class_names: Sequence[str] | None) -> Path:
+def save_coordinates(
+    path: PathLikeStr,
+    coords: np.ndarray,
+    names: Sequence[str],
+    labels: np.ndarray | None,
+    class_names: Sequence[str] | None,
+) -> Path:
     """Write ``name,x,y[,label,label_name]`` rows to a CSV, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +86,10 @@ def save_coordinates(path: PathLikeStr, coords: np.ndarray, names: Sequence[str]
                 row: list[object] = [name, *(f"{v:.6g}" for v in coords[i])]
                 if labels is not None:
                     lab = int(labels[i])
-                    row += [lab, class_names[lab] if class_names is not None and lab < len(class_names) else lab]
+                    row += [
+                        lab,
+                        class_names[lab] if class_names is not None and lab < len(class_names) else lab,
+                    ]
                 w.writerow(row)
         os.replace(tmp, path)
     finally:
@@ -89,9 +97,15 @@ def save_coordinates(path: PathLikeStr, coords: np.ndarray, names: Sequence[str]
     return path
 
 
-def filters_figure(model: nn.Module, layer: LayerSpec | None = None, mode: FilterMode = "auto",
-                   scale: FilterScale = "shared", max_filters: int = 64, max_channels: int = 16,
-                   title: str = "") -> Figure:
+def filters_figure(
+    model: nn.Module,
+    layer: LayerSpec | None = None,
+    mode: FilterMode = "auto",
+    scale: FilterScale = "shared",
+    max_filters: int = 64,
+    max_channels: int = 16,
+    title: str = "",
+) -> Figure:
     """The kernel grid of one conv layer (default: the first) as a figure."""
     from ..viz.grids import kernel_grid_figure
 
@@ -99,9 +113,16 @@ def filters_figure(model: nn.Module, layer: LayerSpec | None = None, mode: Filte
     return kernel_grid_figure(kt, title=f"{title + ': ' if title else ''}layer {name!r}, mode {kt.mode}")
 
 
-def activations_figure(model: nn.Module, image: Image.Image, preprocess: ImagePreprocess, layer: LayerSpec,
-                       n_maps: int = 32, device: str | torch.device = "cpu", title: str = "") -> Figure:
-    """The ``n_maps`` strongest feature maps of ``layer`` for ``image`` (2-D maps; 1-D as rows, 3-D central slice)."""
+def activations_figure(
+    model: nn.Module,
+    image: Image.Image,
+    preprocess: ImagePreprocess,
+    layer: LayerSpec,
+    n_maps: int = 32,
+    device: str | torch.device = "cpu",
+    title: str = "",
+) -> Figure:
+    """The ``n_maps`` strongest feature maps of ``layer`` for ``image`` (1-D as rows, 3-D central slice)."""
     from ..viz.grids import activation_grid_figure
 
     x = preprocess.batch([image]).to(device)
@@ -113,9 +134,14 @@ def activations_figure(model: nn.Module, image: Image.Image, preprocess: ImagePr
     elif maps.ndim == 4:  # volumes: central depth slice
         maps = maps[:, maps.shape[1] // 2]
     shown = np.asarray(preprocess.to_model_image(image))
-    return activation_grid_figure(shown, maps, channels.tolist(),
-                                  title=title or f"layer {layer!r}: {acts.shape[1]} maps of {tuple(acts.shape[2:])}, "
-                                  f"the {len(channels)} strongest (by mean)")
+    return activation_grid_figure(
+        shown,
+        maps,
+        channels.tolist(),
+        title=title
+        or f"layer {layer!r}: {acts.shape[1]} maps of {tuple(acts.shape[2:])}, "
+        f"the {len(channels)} strongest (by mean)",
+    )
 
 
 def pick_queries(n_points: int, labels: np.ndarray | None, n: int, seed: int = 0) -> np.ndarray:
@@ -134,8 +160,13 @@ def pick_queries(n_points: int, labels: np.ndarray | None, n: int, seed: int = 0
     return np.array(picks[:n])
 
 
-def neighbors_comparison_figure(images: ImageSet, comparison: NeighborComparison, queries: Sequence[int],
-                                labels: np.ndarray | None = None, title: str = "") -> Figure:
+def neighbors_comparison_figure(
+    images: ImageSet,
+    comparison: NeighborComparison,
+    queries: Sequence[int],
+    labels: np.ndarray | None = None,
+    title: str = "",
+) -> Figure:
     """The classic figure: each query, its neighbours in feature space, and in pixel space."""
     from ..viz.panels import neighbors_figure
 
@@ -150,19 +181,26 @@ def neighbors_comparison_figure(images: ImageSet, comparison: NeighborComparison
         fm, pm = lab[fi] == lab[q][:, None], lab[pi] == lab[q][:, None]
         qt = [images.label_name(int(lab[i]))[:18] for i in q]
     return neighbors_figure(
-        images.images(q), [images.images(r) for r in fi], [images.images(r) for r in pi], fm, pm, qt,
+        images.images(q),
+        [images.images(r) for r in fi],
+        [images.images(r) for r in pi],
+        fm,
+        pm,
+        qt,
         title=title or f"{comparison.k} nearest neighbours ({comparison.metric}); frame: green = same label",
     )
 
 
-def dissection_detectors_figure(dissection: NetworkDissection, images: ImageSet, n_detectors: int = 8,
-                                n_images: int = 5, title: str = "") -> Figure:
+def dissection_detectors_figure(
+    dissection: NetworkDissection, images: ImageSet, n_detectors: int = 8, n_images: int = 5, title: str = ""
+) -> Figure:
     """Each detector's top-activating images with its unit mask (and the concept's mask)."""
     from ..viz.panels import dissection_figure
 
     if not dissection.detectors_:
         raise InputError(
-            f"dissection: no unit of {dissection.layer_!r} exceeds IoU {dissection.iou_threshold}; nothing to draw"
+            f"dissection: no unit of {dissection.layer_!r} exceeds IoU {dissection.iou_threshold}; "
+            "nothing to draw"
         )
     size = dissection.mask_size_
     rows = []
@@ -170,9 +208,17 @@ def dissection_detectors_figure(dissection: NetworkDissection, images: ImageSet,
         panels = []
         c = dissection.concepts_.index(det.concept)
         for i in dissection.top_images(det.unit, n_images):
-            img = np.asarray(images.image(i).convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR))
-            concept = np.asarray(Image.fromarray(images.masks(i)[c].astype(np.uint8) * 255)
-                                 .resize((size[1], size[0]), Image.Resampling.NEAREST)) > 127
+            img = np.asarray(
+                images.image(i).convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            )
+            concept = (
+                np.asarray(
+                    Image.fromarray(images.masks(i)[c].astype(np.uint8) * 255).resize(
+                        (size[1], size[0]), Image.Resampling.NEAREST
+                    )
+                )
+                > 127
+            )
             panels.append((img, dissection.unit_mask(i, det.unit), concept))
         rows.append((f"unit {det.unit} -> {det.concept} (IoU {det.iou:.3f})", panels))
     return dissection_figure(rows, title=title or f"network dissection of layer {dissection.layer_!r}")

@@ -28,7 +28,14 @@ from .._typing import LayerSpec
 from ..errors import InputError
 from ..layers import resolve_layer
 
-__all__ = ["FilterMode", "FilterScale", "KernelTiles", "first_conv_layer", "kernel_tiles", "layer_kernel_tiles"]
+__all__ = [
+    "FilterMode",
+    "FilterScale",
+    "KernelTiles",
+    "first_conv_layer",
+    "kernel_tiles",
+    "layer_kernel_tiles",
+]
 
 FilterMode = Literal["auto", "rgb", "channels", "mean", "norm"]
 FilterScale = Literal["shared", "per-filter"]
@@ -58,10 +65,22 @@ class KernelTiles:
     value_range: tuple[float, float] | None = None
 
 
+def _is_conv(module: nn.Module) -> bool:
+    """A Conv1d/2d/3d, also inside a TorchScript model (whose modules keep their ``original_name``)."""
+    if isinstance(module, _CONV):
+        return True
+    weight = getattr(module, "weight", None)
+    return (
+        str(getattr(module, "original_name", "")) in ("Conv1d", "Conv2d", "Conv3d")
+        and isinstance(weight, torch.Tensor)
+        and 3 <= weight.ndim <= 5
+    )
+
+
 def first_conv_layer(model: nn.Module) -> str:
     """Name of the first convolution of ``model`` (module registration order)."""
     for name, module in model.named_modules():
-        if isinstance(module, _CONV):
+        if _is_conv(module):
             return name
     raise InputError("layer: the model has no Conv1d/Conv2d/Conv3d layer whose kernels could be drawn")
 
@@ -166,8 +185,9 @@ def layer_kernel_tiles(
 ) -> tuple[str, KernelTiles]:
     """:func:`kernel_tiles` of a named conv layer of ``model`` (default: the first conv layer)."""
     name, module = resolve_layer(model, layer if layer is not None else first_conv_layer(model))
-    if not isinstance(module, _CONV):
+    if not _is_conv(module):
         raise InputError(
-            f"layer: {name!r} is a {type(module).__name__}, not a Conv1d/Conv2d/Conv3d; its kernels cannot be drawn"
+            f"layer: {name!r} is a {type(module).__name__}, not a Conv1d/Conv2d/Conv3d; its kernels "
+            "cannot be drawn"
         )
     return name, kernel_tiles(module.weight, mode, scale, max_filters, max_channels)

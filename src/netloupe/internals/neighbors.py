@@ -60,8 +60,13 @@ class NearestNeighbors:
         n_samples_fit_: number of reference points.
     """
 
-    def __init__(self, n_neighbors: int = 5, metric: Metric = "l2", device: str | torch.device = "cpu",
-                 batch_size: int = 1024) -> None:
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        metric: Metric = "l2",
+        device: str | torch.device = "cpu",
+        batch_size: int = 1024,
+    ) -> None:
         if metric not in _METRICS:
             raise InputError(f"metric: expected one of {', '.join(_METRICS)}, got {metric!r}")
         if n_neighbors < 1:
@@ -71,7 +76,7 @@ class NearestNeighbors:
         self.device = device
         self.batch_size = batch_size
 
-    def fit(self, X: np.ndarray | Tensor) -> NearestNeighbors:  # noqa: N803 (scikit-learn naming)
+    def fit(self, X: np.ndarray | Tensor) -> NearestNeighbors:
         """Index the reference points ``X`` ``(n, d)``."""
         ref = _as_matrix(X, "X").to(self.device)
         if self.metric == "cosine":
@@ -86,7 +91,9 @@ class NearestNeighbors:
             raise InputError("NearestNeighbors: this instance is not fitted yet; call fit(X) first")
 
     def kneighbors(
-        self, X: np.ndarray | Tensor | None = None, n_neighbors: int | None = None,  # noqa: N803
+        self,
+        X: np.ndarray | Tensor | None = None,
+        n_neighbors: int | None = None,
         progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distances and indices of the nearest reference points, nearest first, ``(q, k)`` each.
@@ -108,7 +115,9 @@ class NearestNeighbors:
         else:
             queries = _as_matrix(X, "X").to(self.device)  # type: ignore[arg-type]
             if queries.shape[1] != self._ref.shape[1]:
-                raise InputError(f"X: queries have {queries.shape[1]} dims, the index has {self._ref.shape[1]}")
+                raise InputError(
+                    f"X: queries have {queries.shape[1]} dims, the index has {self._ref.shape[1]}"
+                )
             if self.metric == "cosine":
                 queries = torch.nn.functional.normalize(queries, dim=1)
         step = max(1, min(self.batch_size, _BLOCK_ELEMENTS // max(1, self.n_samples_fit_)))
@@ -134,7 +143,9 @@ def knn_label_agreement(neighbor_labels: np.ndarray, query_labels: np.ndarray) -
     """Mean fraction of the k neighbours that share the query's label (precision at k)."""
     nl, ql = np.asarray(neighbor_labels), np.asarray(query_labels).ravel()
     if nl.ndim != 2 or nl.shape[0] != ql.shape[0]:
-        raise InputError(f"neighbor_labels: expected (n_queries, k) for {ql.shape[0]} queries, got {nl.shape}")
+        raise InputError(
+            f"neighbor_labels: expected (n_queries, k) for {ql.shape[0]} queries, got {nl.shape}"
+        )
     return float((nl == ql[:, None]).mean())
 
 
@@ -142,7 +153,9 @@ def knn_accuracy(neighbor_labels: np.ndarray, query_labels: np.ndarray) -> float
     """Majority vote of the k neighbours' labels vs the query's label; ties go to the nearer neighbour."""
     nl, ql = np.asarray(neighbor_labels).astype(np.int64), np.asarray(query_labels).astype(np.int64).ravel()
     if nl.ndim != 2 or nl.shape[0] != ql.shape[0]:
-        raise InputError(f"neighbor_labels: expected (n_queries, k) for {ql.shape[0]} queries, got {nl.shape}")
+        raise InputError(
+            f"neighbor_labels: expected (n_queries, k) for {ql.shape[0]} queries, got {nl.shape}"
+        )
     k = nl.shape[1]
     n_classes = int(max(nl.max(), ql.max())) + 1
     # One vote each plus a bonus 2^-(r+2) for rank r: the bonuses sum to < 1/2, so they only break ties,
@@ -168,27 +181,38 @@ class NeighborComparison:
 
     def as_dict(self) -> dict[str, float | int | str]:
         return {
-            "k": self.k, "metric": self.metric,
-            "feature_agreement": self.feature_agreement, "pixel_agreement": self.pixel_agreement,
-            "feature_knn_accuracy": self.feature_accuracy, "pixel_knn_accuracy": self.pixel_accuracy,
+            "k": self.k,
+            "metric": self.metric,
+            "feature_agreement": self.feature_agreement,
+            "pixel_agreement": self.pixel_agreement,
+            "feature_knn_accuracy": self.feature_accuracy,
+            "pixel_knn_accuracy": self.pixel_accuracy,
         }
 
 
 def compare_spaces(
-    features: np.ndarray, pixels: np.ndarray, labels: np.ndarray, k: int = 5, metric: Metric = "l2",
+    features: np.ndarray,
+    pixels: np.ndarray,
+    labels: np.ndarray,
+    k: int = 5,
+    metric: Metric = "l2",
     device: str | torch.device = "cpu",
 ) -> NeighborComparison:
     """k-NN (leave-one-out) in both spaces and the label agreement / accuracy of each."""
     labels = np.asarray(labels).ravel()
     if not (len(features) == len(pixels) == len(labels)):
         raise InputError(
-            f"features, pixels, labels: expected the same number of points, got {len(features)}, {len(pixels)}, "
+            f"features, pixels, labels: expected the same number of points, got {len(features)}, "
+            f"{len(pixels)}, "
             f"{len(labels)}"
         )
     _, fi = NearestNeighbors(k, metric, device).fit(features).kneighbors()
     _, pi = NearestNeighbors(k, metric, device).fit(pixels).kneighbors()
     return NeighborComparison(
-        k=k, metric=metric, feature_indices=fi, pixel_indices=pi,
+        k=k,
+        metric=metric,
+        feature_indices=fi,
+        pixel_indices=pi,
         feature_agreement=knn_label_agreement(labels[fi], labels),
         pixel_agreement=knn_label_agreement(labels[pi], labels),
         feature_accuracy=knn_accuracy(labels[fi], labels),

@@ -3,7 +3,8 @@
 Images are dark, noisy canvases with a red square and/or a green disc at random places; the concept
 masks are exactly the painted shapes. :func:`shape_detector_net` is a small CNN whose first layer is set
 by hand: unit 0 sums the red channel over a 3x3 window, unit 1 the green channel, unit 2 the blue
-channel (nothing is painted blue, so it sees only background noise), unit 3 is a constant. Network dissection must find
+channel (nothing is painted blue, so it sees only background noise), unit 3 is a constant. Network
+dissection must find
 unit 0 -> square and unit 1 -> circle, and no detector among units 2 and 3.
 """
 
@@ -76,7 +77,9 @@ def shape_detector_net() -> nn.Module:
         for unit, channel in ((0, 0), (1, 1), (2, 2)):
             conv.weight[unit, channel] = 1.0
         conv.bias.copy_(torch.tensor([-1.5, -1.5, -0.5, 0.1]))
-    model = nn.Sequential(conv, nn.ReLU(), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    model = nn.Sequential(
+        conv, nn.ReLU(), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)
+    )
     return model.eval()
 
 

@@ -29,10 +29,17 @@ class TinyCNN(nn.Module):
         super().__init__()
 
         def block(cin: int, cout: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()
+            )
 
         self.features = nn.Sequential(
-            block(in_channels, 16), block(16, 32), nn.MaxPool2d(2), block(32, 64), nn.MaxPool2d(2), block(64, 64)
+            block(in_channels, 16),
+            block(16, 32),
+            nn.MaxPool2d(2),
+            block(32, 64),
+            nn.MaxPool2d(2),
+            block(64, 64),
         )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(64, num_classes)
@@ -51,7 +58,8 @@ def _build() -> LoadedModel:
     ref = resources.files("netloupe.models").joinpath(f"data/{WEIGHTS_FILE}")
     if not ref.is_file():
         raise ModelLoadError(
-            f"model: {PNEUMONIA_TINYCNN} weights are missing; train them with scripts/internals/train_pneumonia_tinycnn.py"
+            f"model: {PNEUMONIA_TINYCNN} weights are missing; train them with "
+            "scripts/internals/train_pneumonia_tinycnn.py"
         )
     with resources.as_file(ref) as path:
         model.load_state_dict(torch.load(str(path), map_location="cpu", weights_only=True))
@@ -69,7 +77,7 @@ def _build() -> LoadedModel:
 register_model(
     ZooEntry(
         name=PNEUMONIA_TINYCNN,
-        description="Small CNN for PneumoniaMNIST 28x28 (normal vs pneumonia), trained for the internals views",
+        description="Small CNN for PneumoniaMNIST 28x28 (normal vs pneumonia), for the internals views",
         build=_build,
         licence="CC BY 4.0 (trained on MedMNIST v2 PneumoniaMNIST)",
         tags=("medical", "image", "xray", "grey"),

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["activation_grid_figure", "kernel_grid_figure", "tile_grid"]
 
 
-def tile_grid(tiles: np.ndarray | torch.Tensor, ncols: int | None = None, pad: int = 1,
-              pad_value: float = 1.0) -> np.ndarray:
+def tile_grid(
+    tiles: np.ndarray | torch.Tensor, ncols: int | None = None, pad: int = 1, pad_value: float = 1.0
+) -> np.ndarray:
     """Lay tiles out on a grid with ``pad`` pixels of ``pad_value`` between them.
 
     Args:
@@ -67,14 +68,26 @@ def kernel_grid_figure(kt: KernelTiles, title: str = "", max_width_in: float = 9
     else:
         ax.imshow(grid, interpolation="nearest")
     ax.set_axis_off()
-    rng = f", weights {kt.value_range[0]:.3g}..{kt.value_range[1]:.3g} -> black..white" if kt.value_range else ""
-    ax.set_title(f"{title}\nweight {tuple(kt.weight_shape)}; {kt.row_label}; {kt.scale} scaling{rng}", fontsize=9)
+    rng = (
+        f", weights {kt.value_range[0]:.3g}..{kt.value_range[1]:.3g} -> black..white"
+        if kt.value_range
+        else ""
+    )
+    ax.set_title(
+        f"{title}\nweight {tuple(kt.weight_shape)}; {kt.row_label}; {kt.scale} scaling{rng}", fontsize=9
+    )
     fig.tight_layout()
     return fig
 
 
-def activation_grid_figure(image: np.ndarray, maps: np.ndarray | torch.Tensor, channels: Sequence[int],
-                           title: str = "", ncols: int = 8, shared_scale: bool = False) -> Figure:
+def activation_grid_figure(
+    image: np.ndarray,
+    maps: np.ndarray | torch.Tensor,
+    channels: Sequence[int],
+    title: str = "",
+    ncols: int = 8,
+    shared_scale: bool = False,
+) -> Figure:
     """The input next to feature maps ``maps`` ``(n, h, w)`` (channel ids ``channels``), viridis.
 
     With ``shared_scale`` every map uses the same colour range (largest value of all maps), else each
@@ -95,7 +108,12 @@ def activation_grid_figure(image: np.ndarray, maps: np.ndarray | torch.Tensor, c
     for i in range(n):
         ax = axes[i // (cols - 1), 1 + i % (cols - 1)]
         lo = min(0.0, float(m[i].min()))
-        ax.imshow(m[i], cmap="viridis", vmin=lo, vmax=vmax if vmax is not None else max(float(m[i].max()), lo + 1e-12))
+        ax.imshow(
+            m[i],
+            cmap="viridis",
+            vmin=lo,
+            vmax=vmax if vmax is not None else max(float(m[i].max()), lo + 1e-12),
+        )
         ax.set_title(f"ch {channels[i]} (max {m[i].max():.2g})", fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

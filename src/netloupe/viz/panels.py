@@ -49,8 +49,13 @@ def neighbors_figure(
     q, k = len(queries), len(feature_neighbors[0])
     ncols = 2 * k + 2  # query | k | gap | k
     widths = [1.0] + [1.0] * k + [0.25] + [1.0] * k
-    fig, axes = plt.subplots(q, ncols, figsize=(1.15 * (2 * k + 1.25), 1.2 * q + 0.7), squeeze=False,
-                             gridspec_kw={"width_ratios": widths, "wspace": 0.06, "hspace": 0.12})
+    fig, axes = plt.subplots(
+        q,
+        ncols,
+        figsize=(1.15 * (2 * k + 1.25), 1.2 * q + 0.7),
+        squeeze=False,
+        gridspec_kw={"width_ratios": widths, "wspace": 0.06, "hspace": 0.12},
+    )
     for r in range(q):
         _show(axes[r, 0], queries[r])
         _frame(axes[r, 0], "#222222")
@@ -58,7 +63,10 @@ def neighbors_figure(
             axes[r, 0].set_ylabel(query_titles[r], fontsize=7, rotation=0, ha="right", va="center")
         axes[r, k + 1].set_axis_off()
         for j in range(k):
-            for col, imgs, match in ((1 + j, feature_neighbors, feature_match), (k + 2 + j, pixel_neighbors, pixel_match)):
+            for col, imgs, match in (
+                (1 + j, feature_neighbors, feature_match),
+                (k + 2 + j, pixel_neighbors, pixel_match),
+            ):
                 _show(axes[r, col], imgs[r][j])
                 if match is not None:
                     _frame(axes[r, col], _OK if match[r, j] else _BAD)
@@ -69,8 +77,9 @@ def neighbors_figure(
     return fig
 
 
-def dissection_figure(rows: Sequence[tuple[str, Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]]]],
-                      title: str = "") -> Figure:
+def dissection_figure(
+    rows: Sequence[tuple[str, Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]]]], title: str = ""
+) -> Figure:
     """One row per detector: its top-activating images with the unit's mask.
 
     Args:
@@ -98,6 +107,8 @@ def dissection_figure(rows: Sequence[tuple[str, Sequence[tuple[np.ndarray, np.nd
             if concept_mask is not None and concept_mask.any():
                 ax.contour(concept_mask.astype(float), levels=[0.5], colors=["cyan"], linewidths=0.8)
         axes[r, 0].set_title(row_title, fontsize=8, loc="left")
-    fig.suptitle(title + "\n(yellow: unit mask M_k = upsampled activation >= T_k; cyan: concept mask)", fontsize=9)
+    fig.suptitle(
+        title + "\n(yellow: unit mask M_k = upsampled activation >= T_k; cyan: concept mask)", fontsize=9
+    )
     fig.tight_layout()
     return fig

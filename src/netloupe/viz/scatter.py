@@ -14,8 +14,13 @@ if TYPE_CHECKING:
 __all__ = ["embedding_scatter", "snap_to_grid", "thumbnail_map"]
 
 
-def embedding_scatter(coords: np.ndarray, labels: np.ndarray | None = None,
-                      class_names: Sequence[str] | None = None, title: str = "", max_legend: int = 12) -> Figure:
+def embedding_scatter(
+    coords: np.ndarray,
+    labels: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+    title: str = "",
+    max_legend: int = 12,
+) -> Figure:
     """Scatter of ``coords`` ``(n, 2)`` coloured by ``labels``; a legend when there are few classes."""
     import matplotlib.pyplot as plt
 
@@ -30,13 +35,24 @@ def embedding_scatter(coords: np.ndarray, labels: np.ndarray | None = None,
         size = 10 if len(xy) < 2000 else 3
         for i, c in enumerate(classes):
             sel = lab == c
-            name = class_names[int(c)] if class_names is not None and 0 <= int(c) < len(class_names) else str(c)
-            ax.scatter(xy[sel, 0], xy[sel, 1], s=size, color=cmap(i % cmap.N), alpha=0.75, linewidths=0,
-                       label=f"{name} ({int(sel.sum())})")
+            name = (
+                class_names[int(c)] if class_names is not None and 0 <= int(c) < len(class_names) else str(c)
+            )
+            ax.scatter(
+                xy[sel, 0],
+                xy[sel, 1],
+                s=size,
+                color=cmap(i % cmap.N),
+                alpha=0.75,
+                linewidths=0,
+                label=f"{name} ({int(sel.sum())})",
+            )
         if len(classes) <= max_legend:
             ax.legend(fontsize=8, markerscale=2, loc="best", frameon=True)
         else:
-            ax.text(0.01, 0.01, f"{len(classes)} classes (colours repeat)", transform=ax.transAxes, fontsize=8)
+            ax.text(
+                0.01, 0.01, f"{len(classes)} classes (colours repeat)", transform=ax.transAxes, fontsize=8
+            )
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -63,8 +79,15 @@ def snap_to_grid(coords: np.ndarray, grid: int) -> dict[tuple[int, int], int]:
     return chosen
 
 
-def thumbnail_map(coords: np.ndarray, image: Callable[[int], Image.Image], grid: int = 30, thumb: int = 32,
-                  background: int = 255) -> np.ndarray:
+def thumbnail_map(
+    coords: np.ndarray,
+    image: Callable[[int], Image.Image],
+    grid: int = 30,
+    thumb: int = 32,
+    background: int = 255,
+    labels: np.ndarray | None = None,
+    border: int = 2,
+) -> np.ndarray:
     """Draw each chosen image at its 2-D position snapped to a ``grid`` x ``grid`` lattice.
 
     Args:
@@ -73,12 +96,25 @@ def thumbnail_map(coords: np.ndarray, image: Callable[[int], Image.Image], grid:
         grid: cells per side.
         thumb: thumbnail size in pixels.
         background: grey level of empty cells.
+        labels: when given (and there are at most 10 classes), each thumbnail gets a ``border``-pixel frame
+            in its label's tab10 colour.
+        border: frame width in pixels.
 
     Returns:
         ``(grid * thumb, grid * thumb, 3)`` uint8 image.
     """
     canvas = np.full((grid * thumb, grid * thumb, 3), background, dtype=np.uint8)
+    colours = None
+    if labels is not None and len(np.unique(labels)) <= 10:
+        import matplotlib.pyplot as plt
+
+        classes = {int(c): i for i, c in enumerate(np.unique(labels))}
+        cmap = plt.get_cmap("tab10")
+        colours = {c: (np.array(cmap(i)[:3]) * 255).astype(np.uint8) for c, i in classes.items()}
     for (r, c), i in snap_to_grid(coords, grid).items():
-        tile = image(i).convert("RGB").resize((thumb, thumb), Image.Resampling.BILINEAR)
-        canvas[r * thumb : (r + 1) * thumb, c * thumb : (c + 1) * thumb] = np.asarray(tile)
+        tile = np.array(image(i).convert("RGB").resize((thumb, thumb), Image.Resampling.BILINEAR))
+        if colours is not None and labels is not None:
+            col = colours[int(labels[i])]
+            tile[:border], tile[-border:], tile[:, :border], tile[:, -border:] = col, col, col, col
+        canvas[r * thumb : (r + 1) * thumb, c * thumb : (c + 1) * thumb] = tile
     return canvas
