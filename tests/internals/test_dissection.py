@@ -30,6 +30,9 @@ def test_hand_set_units_are_found_with_the_iou_known_by_construction(shapes: Ima
     assert [(det.unit, det.concept) for det in d.detectors_] == [(0, "square"), (1, "circle")]
     assert not d.summary()[2]["detector"]
     assert not d.summary()[3]["detector"]
+    # unit 3 is constant (0.1 everywhere): its threshold is its minimum, so it selects nothing
+    assert d.nonselective_.tolist() == [False, False, False, True]
+    assert d.iou_[3].tolist() == [0.0, 0.0]
     top = d.top_images(0, 3)
     assert all(shapes.masks(i)[0].any() for i in top)
 
@@ -40,6 +43,23 @@ def test_upsampled_pooled_layer_still_finds_the_detectors(shapes: ImageSet) -> N
     mask = d.unit_mask(d.top_images(0, 1)[0], 0)
     assert mask.shape == (40, 40)
     assert mask.any()
+
+
+def test_a_dead_unit_is_not_a_detector_of_a_large_concept() -> None:
+    # concept "background" covers ~95% of the image; a dead ReLU unit (0 everywhere) must not match it
+    shapes = synthetic_shapes(n=20, size=32)
+    images = [np.asarray(shapes.image(i)) for i in range(20)]
+    masks = [np.stack([~shapes.masks(i).any(0)]) for i in range(20)]
+    bg = ImageSet.from_arrays(images, masks=masks, concepts=["background"])
+    conv = nn.Conv2d(3, 2, 1)
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.bias.copy_(torch.tensor([-1.0, 0.0]))  # unit 0: dead after the ReLU
+        conv.weight[1, 2] = 1.0  # unit 1: reads the blue background noise
+    d = NetworkDissection(nn.Sequential(conv, nn.ReLU()), "1", identity_preprocess()).fit(bg)
+    assert d.nonselective_.tolist() == [True, False]
+    assert d.iou_[0, 0].item() == 0.0
+    assert 0 not in [det.unit for det in d.detectors_]
 
 
 def test_iou_matches_a_direct_implementation_of_the_formula(shapes: ImageSet) -> None:
@@ -57,7 +77,12 @@ def test_iou_matches_a_direct_implementation_of_the_formula(shapes: ImageSet) ->
     up = F.interpolate(acts, size=(40, 40), mode="bilinear", align_corners=False).numpy()
     masks = np.stack([shapes.masks(i) for i in range(len(shapes))])  # (N, K, H, W)
     for unit in range(5):
-        m = up[:, unit] >= thresholds[unit]
+        # a unit whose top-quantile level is its minimum selects only values above it
+        m = (
+            up[:, unit] > thresholds[unit]
+            if thresholds[unit] <= values[unit].min()
+            else up[:, unit] >= thresholds[unit]
+        )
         for c in range(2):
             inter = np.logical_and(m, masks[:, c]).sum()
             union = np.logical_or(m, masks[:, c]).sum()

@@ -10,6 +10,11 @@ For unit ``k`` with activation maps ``A_k(x)`` over the dataset:
    ``IoU_{k,c} = sum_x |M_k(x) ∩ L_c(x)| / sum_x |M_k(x) ∪ L_c(x)|``.
 4. Unit ``k`` is a detector of its best concept ``argmax_c IoU_{k,c}`` when that IoU exceeds 0.04.
 
+A unit that is constant on more than 99.5% of positions (a dead ReLU unit is 0 almost everywhere) has
+``T_k`` equal to its minimum, and ``S_k >= T_k`` would select every pixel, making it a spurious detector of
+any large concept. For such units (``nonselective_``) the mask is ``S_k(x) > T_k`` instead: only the few
+positions above the floor, often none.
+
 Activations are kept in memory between the two passes (``N * C * h * w`` floats, e.g. 50 MB for 200
 images of a 1280 x 7 x 7 layer); intersections and unions are accumulated with one matrix product per
 batch and unit chunk, on ``device``.
@@ -64,6 +69,7 @@ class NetworkDissection:
         layer_: the dissected layer's name.
         concepts_: concept names.
         thresholds_: ``(C,)`` the levels ``T_k``.
+        nonselective_: ``(C,)`` units whose ``T_k`` is their minimum (masked with ``>``, not ``>=``).
         iou_: ``(C, K)`` IoU of every unit with every concept.
         detectors_: detectors, highest IoU first.
         max_activation_: ``(N, C)`` each image's peak activation per unit (ranks top images).
@@ -156,12 +162,14 @@ class NetworkDissection:
         values = acts.transpose(0, 1).reshape(c, -1)
         k_top = max(1, math.ceil(self.quantile * values.shape[1]))
         self.thresholds_ = torch.topk(values, k_top, dim=1).values[:, -1].contiguous()
+        self.nonselective_ = self.thresholds_ <= values.amin(dim=1)
         self.max_activation_ = acts.flatten(2).amax(dim=2)
         n_concepts = len(images.concepts)
         inter = torch.zeros(c, n_concepts, dtype=torch.float64, device=self.device)
         unit_area = torch.zeros(c, dtype=torch.float64, device=self.device)
         concept_area = torch.zeros(n_concepts, dtype=torch.float64, device=self.device)
         thresholds = self.thresholds_.to(self.device)
+        strict = self.nonselective_.to(self.device)
         batches = self._batches(n)
         for batch in track(batches, len(batches), "dissection: IoU", progress):
             masks = self._masks(images, batch, self.mask_size_)
@@ -171,6 +179,7 @@ class NetworkDissection:
                 unit_masks = self._unit_masks(
                     acts[batch.start : batch.stop, s : s + self.unit_chunk],
                     thresholds[s : s + self.unit_chunk],
+                    strict[s : s + self.unit_chunk],
                 )
                 unit_area[s : s + self.unit_chunk] += unit_masks.sum(dim=(0, 2, 3)).double()
                 flat_units = unit_masks.permute(1, 0, 2, 3).reshape(unit_masks.shape[1], -1)
@@ -188,9 +197,10 @@ class NetworkDissection:
         ]
         return self
 
-    def _unit_masks(self, acts: Tensor, thresholds: Tensor) -> Tensor:
+    def _unit_masks(self, acts: Tensor, thresholds: Tensor, strict: Tensor) -> Tensor:
         up = F.interpolate(acts.to(self.device), size=self.mask_size_, mode="bilinear", align_corners=False)
-        return (up >= thresholds[None, :, None, None]).float()
+        t = thresholds[None, :, None, None]
+        return torch.where(strict[None, :, None, None], up > t, up >= t).float()
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "iou_"):
@@ -208,7 +218,9 @@ class NetworkDissection:
         """``M_k(x)`` of image ``index`` at the mask resolution, bool ``(H, W)``."""
         self._check_fitted()
         m = self._unit_masks(
-            self._acts[index : index + 1, unit : unit + 1], self.thresholds_[unit : unit + 1].to(self.device)
+            self._acts[index : index + 1, unit : unit + 1],
+            self.thresholds_[unit : unit + 1].to(self.device),
+            self.nonselective_[unit : unit + 1].to(self.device),
         )
         return m[0, 0].bool().cpu().numpy()
 
@@ -223,6 +235,7 @@ class NetworkDissection:
                 "iou": float(best_iou[u]),
                 "detector": bool(float(best_iou[u]) > self.iou_threshold),
                 "threshold": float(self.thresholds_[u]),
+            "nonselective": bool(self.nonselective_[u]),
             }
             for u in range(self.iou_.shape[0])
         ]
