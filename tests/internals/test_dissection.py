@@ -33,6 +33,10 @@ def test_hand_set_units_are_found_with_the_iou_known_by_construction(shapes: Ima
     # unit 3 is constant (0.1 everywhere): its threshold is its minimum, so it selects nothing
     assert d.nonselective_.tolist() == [False, False, False, True]
     assert d.iou_[3].tolist() == [0.0, 0.0]
+    assert d.coverage_[3].item() == 0.0
+    # unit 0's top level is its 6x6 plateau: every square's plateau is in the mask, ties included
+    n_squares = sum(int(shapes.masks(i)[0].any()) for i in range(len(shapes)))
+    assert d.coverage_[0].item() == pytest.approx(36 * n_squares / (len(shapes) * 40 * 40))
     top = d.top_images(0, 3)
     assert all(shapes.masks(i)[0].any() for i in top)
 

@@ -100,6 +100,8 @@ def build(ctx: DemoContext) -> ReportSection | None:
     except Exception as exc:  # weights not shipped in this install
         ctx.log(f"internals demo: pneumonia-tinycnn skipped ({exc})")
 
+    ctx.log(f"internals demo: filters {time.perf_counter() - start:.1f} s")
+
     # 2. Feature space on skimage photographs
     photos = _photos(_PHOTOS[:6] if ctx.fast else _PHOTOS)
     images, labels = [], []
@@ -111,7 +113,7 @@ def build(ctx: DemoContext) -> ReportSection | None:
     fs = extract_features(loaded.model, ds, loaded.preprocess, batch_size=16, device=ctx.device)
     pixels = pixel_vectors(ds, (32, 32))
     comp = compare_spaces(fs.features, pixels, ds.labels, k=3, metric="l2")  # type: ignore[arg-type]
-    queries = np.arange(0, len(ds), 4)[:6] + 1
+    queries = np.arange(0, len(ds), 4)[: 3 if ctx.fast else 5] + 1
     fig = neighbors_comparison_figure(
         ds,
         comp,
@@ -140,6 +142,8 @@ def build(ctx: DemoContext) -> ReportSection | None:
             ],
         )
     )
+
+    ctx.log(f"internals demo: filters + feature space {time.perf_counter() - start:.1f} s")
 
     # 3. Dissection sanity check on a known answer
     shapes = synthetic_shapes(n=60, size=40)

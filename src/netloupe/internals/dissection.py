@@ -70,6 +70,8 @@ class NetworkDissection:
         concepts_: concept names.
         thresholds_: ``(C,)`` the levels ``T_k``.
         nonselective_: ``(C,)`` units whose ``T_k`` is their minimum (masked with ``>``, not ``>=``).
+        coverage_: ``(C,)`` fraction of positions (layer resolution) in the unit's mask; above ``quantile``
+            when activations tie at the top (a saturated ReLU6 plateau puts all of it in the mask).
         iou_: ``(C, K)`` IoU of every unit with every concept.
         detectors_: detectors, highest IoU first.
         max_activation_: ``(N, C)`` each image's peak activation per unit (ranks top images).
@@ -163,6 +165,8 @@ class NetworkDissection:
         k_top = max(1, math.ceil(self.quantile * values.shape[1]))
         self.thresholds_ = torch.topk(values, k_top, dim=1).values[:, -1].contiguous()
         self.nonselective_ = self.thresholds_ <= values.amin(dim=1)
+        t = self.thresholds_[:, None]
+        self.coverage_ = torch.where(self.nonselective_[:, None], values > t, values >= t).float().mean(dim=1)
         self.max_activation_ = acts.flatten(2).amax(dim=2)
         n_concepts = len(images.concepts)
         inter = torch.zeros(c, n_concepts, dtype=torch.float64, device=self.device)
@@ -236,6 +240,7 @@ class NetworkDissection:
                 "detector": bool(float(best_iou[u]) > self.iou_threshold),
                 "threshold": float(self.thresholds_[u]),
             "nonselective": bool(self.nonselective_[u]),
+            "coverage": float(self.coverage_[u]),
             }
             for u in range(self.iou_.shape[0])
         ]
