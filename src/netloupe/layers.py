@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ._typing import LayerSpec, LayersSpec
+from ._state import eval_mode
 from .errors import InputError, LayerNotFound, did_you_mean
 
 __all__ = ["auto_layer", "layer_name", "resolve_layer", "resolve_layers", "token_grid_reshape"]
@@ -68,15 +69,12 @@ def auto_layer(model: nn.Module, inputs: Tensor) -> str:
     for name, module in model.named_modules():
         if name:
             handles.append(module.register_forward_hook(make_hook(name)))
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             model(inputs[:1])
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     if not finished:
         raise InputError(
             "layer: no layer of this model outputs a (N, C, *spatial) map for inputs of shape "
