@@ -22,6 +22,13 @@ def _load(model: str, device: str):  # type: ignore[no-untyped-def]
     return load_model(model).to(device)
 
 
+def _device(text: str) -> str:
+    """``auto``, ``cpu``, ``cuda``, ``cuda:N`` -> a device string (clear error when CUDA is absent)."""
+    from ._options import parse_device
+
+    return str(parse_device(text))
+
+
 def _open_data(
     data: Path, split: Optional[str], label_column: Optional[str], mask_columns: Optional[list[str]] = None
 ):  # type: ignore[no-untyped-def]
@@ -43,6 +50,8 @@ def _features(loaded, images, features: Optional[Path], layer: str, batch_size: 
             )
         console.print(f"features: reusing {features} ({fs.model}, layer {fs.layer})")
         return fs
+    if images.class_names is None and images.labels is not None and len(loaded.class_names) > images.labels.max():
+        images.class_names = list(loaded.class_names)  # unnamed labels (e.g. .npz) take the model's class names
     start = time.perf_counter()
     fs = extract_features(
         loaded.model,
@@ -97,6 +106,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", "--device"),
     ) -> None:
         """Draw one layer's feature maps for one image."""
+        device = _device(device)
         from ..internals.data import open_image
         from ..internals.figures import activations_figure, save_figure
 
@@ -118,6 +128,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", "--device"),
     ) -> None:
         """Extract one feature vector per image into a reusable .npz."""
+        device = _device(device)
         images = _open_data(data, split, label_column)
         out.unlink(missing_ok=True)
         _features(_load(model, device), images, out, layer, batch_size, device)
@@ -143,6 +154,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", "--device"),
     ) -> None:
         """Nearest neighbours in feature space vs pixel space: a figure and the k-NN accuracies."""
+        device = _device(device)
         from ..errors import InputError
         from ..internals.features import pixel_vectors
         from ..internals.figures import neighbors_comparison_figure, pick_queries, save_figure
@@ -210,6 +222,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", "--device"),
     ) -> None:
         """2-D map of the feature space: scatter by label, thumbnail map and coordinates CSV."""
+        device = _device(device)
         from ..internals.embed import make_embedding
         from ..internals.figures import save_coordinates, save_figure, save_image
         from ..viz.scatter import embedding_scatter, thumbnail_map
@@ -261,6 +274,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", "--device"),
     ) -> None:
         """Network dissection: per-unit IoU with concept masks, detectors and their top images."""
+        device = _device(device)
         import csv
 
         from ..internals.data import with_complements

@@ -76,7 +76,7 @@ def build(ctx: DemoContext) -> ReportSection | None:
 
     start = time.perf_counter()
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    loaded = ctx.cache.get("model:efficientnet-lite0") or load_model()
+    loaded = ctx.cache.get("default_model") or load_model()
     loaded.model.to(ctx.device)
     parts: list[str] = []
 
