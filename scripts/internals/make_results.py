@@ -38,7 +38,7 @@ from netloupe.internals.figures import (
     save_image,
 )
 from netloupe.internals.synthetic import identity_preprocess, shape_detector_net, synthetic_shapes
-from netloupe.models import load_model
+from netloupe.models import ImagePreprocess, load_model
 from netloupe.viz.scatter import embedding_scatter, thumbnail_map
 
 OUT = Path(__file__).resolve().parents[2] / "results" / "internals"
@@ -53,9 +53,7 @@ def _features(tag: str, model_name: str, images: ImageSet, cache: Path) -> tuple
     path = cache / f"{tag}_features.npz"
     loaded = load_model(model_name)
     start = time.perf_counter()
-    fs = extract_features(
-        loaded.model, images, loaded.preprocess, batch_size=32, progress=True, model_name=model_name
-    )
+    fs = extract_features(loaded.model, images, loaded.preprocess, batch_size=32, progress=True, model_name=model_name)
     elapsed = time.perf_counter() - start
     fs.save(path)
     return fs, elapsed
@@ -207,15 +205,15 @@ def _dissect(
     title: str,
     model: torch.nn.Module,
     layer: str,
-    preprocess,
-    images: ImageSet,  # type: ignore[no-untyped-def]
+    preprocess: ImagePreprocess,
+    images: ImageSet,
     quantile: float,
     mask_size: tuple[int, int] | None,
-) -> dict:
+    activations: torch.Tensor | None = None,
+) -> tuple[dict, torch.Tensor]:
     start = time.perf_counter()
-    d = NetworkDissection(model, layer, preprocess, quantile=quantile, mask_size=mask_size).fit(
-        images, progress=True
-    )
+    d = NetworkDissection(model, layer, preprocess, quantile=quantile, mask_size=mask_size)
+    d.fit(images, progress=True, activations=activations)
     elapsed = time.perf_counter() - start
     summary = d.summary()
     with (OUT / f"{tag}_units.csv").open("w", newline="") as fh:
@@ -223,16 +221,20 @@ def _dissect(
         w.writeheader()
         w.writerows(summary)
     if d.detectors_:
-        save_figure(
-            dissection_detectors_figure(
-                d, images, n_detectors=6, n_images=5, title=f"{title}: layer {layer!r}, quantile {quantile}"
-            ),
-            OUT / f"{tag}_detectors.png",
-            dpi=80,
+        fig = dissection_detectors_figure(
+            d, images, n_images=5, per_concept=3, title=f"{title}: layer {layer!r}, quantile {quantile}"
         )
-    best = {c: float(d.iou_[:, i].max()) for i, c in enumerate(d.concepts_)}
+        save_figure(fig, OUT / f"{tag}_detectors.png", dpi=80)
     per_concept = {c: sum(1 for det in d.detectors_ if det.concept == c) for c in d.concepts_}
-    return {
+    best = {}
+    for i, c in enumerate(d.concepts_):
+        unit = int(d.iou_[:, i].argmax())
+        best[c] = {
+            "unit": unit,
+            "iou": round(float(d.iou_[unit, i]), 4),
+            "coverage": round(float(d.coverage_[unit]), 4),
+        }
+    result = {
         "layer": layer,
         "units": int(d.iou_.shape[0]),
         "images": len(images),
@@ -240,17 +242,20 @@ def _dissect(
         "iou_threshold": d.iou_threshold,
         "detectors": len(d.detectors_),
         "detectors_per_concept": per_concept,
-        "best_iou_per_concept": best,
+        "best_unit_per_concept": best,
+        "nonselective_units": int(d.nonselective_.sum()),
         "top_detectors": [(det.unit, det.concept, round(det.iou, 4)) for det in d.detectors_[:10]],
         "seconds": round(elapsed, 1),
+        "forward_pass": activations is None,
     }
+    return result, d.activations_
 
 
 def part_dissect_synthetic() -> None:
     images = synthetic_shapes(n=200, size=48, seed=0)
     res = {}
     for layer in ("0", "2"):
-        res[layer] = _dissect(
+        res[layer], _ = _dissect(
             f"dissect_synthetic_layer{layer}",
             "synthetic shapes (hand-set units)",
             shape_detector_net(),
@@ -264,25 +269,19 @@ def part_dissect_synthetic() -> None:
 
 
 def part_dissect_ph2(data: Path) -> None:
-    images = with_complements(
-        load_image_set(data / "ph2-dermoscopy" / "labels.csv", mask_columns=["mask"]), "not "
-    )
+    images = with_complements(load_image_set(data / "ph2-dermoscopy" / "labels.csv", mask_columns=["mask"]), "not ")
     images.concepts = ["lesion", "skin (not lesion)"]
     loaded = load_model("efficientnet-lite0")
     res = {}
     # The paper's quantile (0.005) caps IoU with a concept covering a fraction f of the pixels at about
     # 0.005 / f; the lesion covers 0.32 of a PH2 image on average, q = 0.2 shows what units can do.
     for layer in ("blocks.4.2.bn2", "bn2"):
-        for q in (0.005, 0.2):
-            res[f"{layer}@{q}"] = _dissect(
-                f"dissect_ph2_{layer.replace('.', '')}_q{q}",
-                "PH2 lesion masks, efficientnet-lite0",
-                loaded.model,
-                layer,
-                loaded.preprocess,
-                images,
-                q,
-                (112, 112),
+        acts = None
+        for q in (0.005, 0.2):  # the second quantile reuses the first run's activations
+            name = f"dissect_ph2_{layer.replace('.', '')}_q{q}"
+            title = "PH2 lesion masks, efficientnet-lite0"
+            res[f"{layer}@{q}"], acts = _dissect(
+                name, title, loaded.model, layer, loaded.preprocess, images, q, (112, 112), acts
             )
     _write_json("dissect_ph2.json", res)
 

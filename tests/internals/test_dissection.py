@@ -110,3 +110,14 @@ def test_bad_inputs(shapes: ImageSet) -> None:
     )
     with pytest.raises(InputError, match="mixed image sizes"):
         NetworkDissection(shape_detector_net(), "0", identity_preprocess()).fit(mixed)
+
+
+def test_refit_from_saved_activations_equals_a_fresh_fit(shapes: ImageSet) -> None:
+    first = NetworkDissection(shape_detector_net(), "2", identity_preprocess()).fit(shapes)
+    again = NetworkDissection(shape_detector_net(), "2", identity_preprocess(), quantile=0.05)
+    again.fit(shapes, activations=first.activations_)
+    fresh = NetworkDissection(shape_detector_net(), "2", identity_preprocess(), quantile=0.05).fit(shapes)
+    torch.testing.assert_close(again.iou_, fresh.iou_)
+    assert not torch.equal(again.iou_, first.iou_)
+    with pytest.raises(InputError, match=r"activations: expected \(N=40"):
+        again.fit(shapes, activations=first.activations_[:3])

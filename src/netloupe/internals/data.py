@@ -100,9 +100,7 @@ class ImageSet:
             raise InputError(f"labels: expected one per image ({len(imgs)}), got {len(lab)}")
         mask_list = None if masks is None else list(masks)
         if mask_list is not None and len(mask_list) != len(imgs):
-            raise InputError(
-                f"masks: expected one (K, H, W) stack per image ({len(imgs)}), got {len(mask_list)}"
-            )
+            raise InputError(f"masks: expected one (K, H, W) stack per image ({len(imgs)}), got {len(mask_list)}")
         names_k = (
             list(concepts)
             if concepts is not None
@@ -183,15 +181,11 @@ def _from_csv(
         raise InputError(f"data: {path} has no rows")
     columns = list(rows[0])
     if image_column not in columns:
-        raise InputError(
-            f"image_column: {image_column!r} is not a column of {path}; columns: {', '.join(columns)}"
-        )
+        raise InputError(f"image_column: {image_column!r} is not a column of {path}; columns: {', '.join(columns)}")
     if label_column is None:
         label_column = next((c for c in _LABEL_COLUMNS if c in columns), None)
     elif label_column not in columns:
-        raise InputError(
-            f"label_column: {label_column!r} is not a column of {path}; columns: {', '.join(columns)}"
-        )
+        raise InputError(f"label_column: {label_column!r} is not a column of {path}; columns: {', '.join(columns)}")
     extra = [root] if root is not None else []
     base = path.parent
     files = [_resolve(base, r[image_column], extra) for r in rows]
@@ -203,9 +197,7 @@ def _from_csv(
     mask_cols = list(mask_columns or [])
     for col in mask_cols:
         if col not in columns:
-            raise InputError(
-                f"mask_columns: {col!r} is not a column of {path}; columns: {', '.join(columns)}"
-            )
+            raise InputError(f"mask_columns: {col!r} is not a column of {path}; columns: {', '.join(columns)}")
     mask_files = [[_resolve(base, r[c], extra) for c in mask_cols] for r in rows]
 
     def read_masks(i: int) -> np.ndarray:
@@ -265,14 +257,8 @@ def _from_npz(path: Path, split: str | None) -> ImageSet:
         img_key = next((k for k in (f"{prefix}images", f"{prefix}x", f"{prefix}X") if k in keys), None)
         if img_key is None:
             splits = sorted({k[: -len("_images")] for k in keys if k.endswith("_images")})
-            hint = (
-                f"; it holds splits {', '.join(splits)}: choose one with split="
-                if splits and not split
-                else ""
-            )
-            raise InputError(
-                f"data: {path.name} has no '{prefix}images' array (keys: {', '.join(keys)}){hint}"
-            )
+            hint = f"; it holds splits {', '.join(splits)}: choose one with split=" if splits and not split else ""
+            raise InputError(f"data: {path.name} has no '{prefix}images' array (keys: {', '.join(keys)}){hint}")
         images = z[img_key]
         lab_key = next((k for k in (f"{prefix}labels", f"{prefix}y") if k in keys), None)
         labels = z[lab_key].astype(np.int64).ravel() if lab_key else None

@@ -75,6 +75,7 @@ class NetworkDissection:
         iou_: ``(C, K)`` IoU of every unit with every concept.
         detectors_: detectors, highest IoU first.
         max_activation_: ``(N, C)`` each image's peak activation per unit (ranks top images).
+        activations_: ``(N, C, h, w)`` the layer's activations (CPU), reusable by another ``fit``.
     """
 
     def __init__(
@@ -120,9 +121,7 @@ class NetworkDissection:
                 )
             resized = [
                 np.asarray(
-                    Image.fromarray(mk.astype(np.uint8) * 255).resize(
-                        (size[1], size[0]), Image.Resampling.NEAREST
-                    )
+                    Image.fromarray(mk.astype(np.uint8) * 255).resize((size[1], size[0]), Image.Resampling.NEAREST)
                 )
                 > 127
                 for mk in m
@@ -148,13 +147,28 @@ class NetworkDissection:
                 chunks.append(a.float().cpu())
         return torch.cat(chunks)
 
-    def fit(self, images: ImageSet, progress: bool = False) -> NetworkDissection:
-        """Run both passes over ``images`` (an :class:`ImageSet` with concept masks)."""
+    def fit(self, images: ImageSet, progress: bool = False, activations: Tensor | None = None) -> NetworkDissection:
+        """Run both passes over ``images`` (an :class:`ImageSet` with concept masks).
+
+        Args:
+            images: the images and their concept masks.
+            progress: show progress bars.
+            activations: ``(N, C, h, w)`` activations of ``layer`` for ``images`` from an earlier fit
+                (``activations_``), to dissect the same layer again (other quantile) without a forward pass.
+        """
         if not images.concepts or images.read_masks is None:
             raise InputError(f"images: dissection needs concept masks; {images.source} has none")
         if len(images) < 1:
             raise InputError("images: dissection needs at least one image with masks, got none")
-        acts = self._activations(images, progress)
+        if activations is None:
+            acts = self._activations(images, progress)
+        else:
+            if activations.ndim != 4 or activations.shape[0] != len(images):
+                raise InputError(
+                    f"activations: expected (N={len(images)}, C, h, w), got shape {tuple(activations.shape)}"
+                )
+            acts = activations.float().cpu()
+            self.layer_ = resolve_layer(self.model, self.layer)[0]
         n, c = acts.shape[:2]
         size = self.mask_size or self.preprocess.size or (acts.shape[2], acts.shape[3])
         if self.mask_size is None and self.preprocess.size is None:
@@ -191,7 +205,7 @@ class NetworkDissection:
         union = unit_area[:, None] + concept_area[None, :] - inter
         self.iou_ = (inter / union.clamp_min(1.0)).float().cpu()
         self.concepts_ = list(images.concepts)
-        self._acts = acts
+        self.activations_ = acts
         best_iou, best = self.iou_.max(dim=1)
         order = torch.argsort(best_iou, descending=True)
         self.detectors_ = [
@@ -222,7 +236,7 @@ class NetworkDissection:
         """``M_k(x)`` of image ``index`` at the mask resolution, bool ``(H, W)``."""
         self._check_fitted()
         m = self._unit_masks(
-            self._acts[index : index + 1, unit : unit + 1],
+            self.activations_[index : index + 1, unit : unit + 1],
             self.thresholds_[unit : unit + 1].to(self.device),
             self.nonselective_[unit : unit + 1].to(self.device),
         )
@@ -239,8 +253,8 @@ class NetworkDissection:
                 "iou": float(best_iou[u]),
                 "detector": bool(float(best_iou[u]) > self.iou_threshold),
                 "threshold": float(self.thresholds_[u]),
-            "nonselective": bool(self.nonselective_[u]),
-            "coverage": float(self.coverage_[u]),
+                "nonselective": bool(self.nonselective_[u]),
+                "coverage": float(self.coverage_[u]),
             }
             for u in range(self.iou_.shape[0])
         ]

@@ -79,8 +79,7 @@ class PCA(_Embedding):
         arr = _check_X(X, 2, "PCA")
         if not 1 <= self.n_components <= min(arr.shape):
             raise InputError(
-                f"n_components: expected 1..{min(arr.shape)} (min of points and dims), got "
-                f"{self.n_components}"
+                f"n_components: expected 1..{min(arr.shape)} (min of points and dims), got {self.n_components}"
             )
         self._pca = SkPCA(n_components=self.n_components, random_state=self.random_state)
         self.embedding_ = self._pca.fit_transform(arr).astype(np.float32)
@@ -153,9 +152,7 @@ class TSNE(_Embedding):
         if not self.perplexity > 0:
             raise InputError(f"perplexity: expected a positive number, got {self.perplexity}")
         need = int(np.floor(3 * self.perplexity)) + 2
-        arr = _check_X(
-            X, need, f"t-SNE with perplexity {self.perplexity:g} (3 x perplexity neighbours + the point)"
-        )
+        arr = _check_X(X, need, f"t-SNE with perplexity {self.perplexity:g} (3 x perplexity neighbours + the point)")
         k = min(arr.shape[0] - 1, int(np.floor(3 * self.perplexity)))
         if self.neighbors == "exact":
             metric = "l2" if self.metric == "euclidean" else "cosine"
@@ -217,8 +214,7 @@ class UMAP(_Embedding):
             import umap
         except ImportError as exc:
             raise MethodNotApplicable(
-                "method: 'umap' needs the optional package umap-learn; install it with pip install "
-                "'netloupe[umap]'"
+                "method: 'umap' needs the optional package umap-learn; install it with pip install 'netloupe[umap]'"
             ) from exc
         arr = _check_X(X, self.n_neighbors + 1, f"UMAP with n_neighbors={self.n_neighbors}")
         self._umap = umap.UMAP(

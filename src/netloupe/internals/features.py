@@ -94,9 +94,7 @@ class FeatureSet:
             return cls(
                 features=z["features"].astype(np.float32),
                 labels=z["labels"].astype(np.int64) if "labels" in z else None,
-                names=[str(n) for n in z["names"]]
-                if "names" in z
-                else [str(i) for i in range(len(z["features"]))],
+                names=[str(n) for n in z["names"]] if "names" in z else [str(i) for i in range(len(z["features"]))],
                 class_names=meta.get("class_names"),
                 layer=meta.get("layer", ""),
                 model=meta.get("model", ""),

@@ -139,8 +139,7 @@ def activations_figure(
         maps,
         channels.tolist(),
         title=title
-        or f"layer {layer!r}: {acts.shape[1]} maps of {tuple(acts.shape[2:])}, "
-        f"the {len(channels)} strongest (by mean)",
+        or f"layer {layer!r}: {acts.shape[1]} maps of {tuple(acts.shape[2:])}, the {len(channels)} strongest (by mean)",
     )
 
 
@@ -192,25 +191,35 @@ def neighbors_comparison_figure(
 
 
 def dissection_detectors_figure(
-    dissection: NetworkDissection, images: ImageSet, n_detectors: int = 8, n_images: int = 5, title: str = ""
+    dissection: NetworkDissection,
+    images: ImageSet,
+    n_detectors: int = 8,
+    n_images: int = 5,
+    title: str = "",
+    per_concept: int | None = None,
 ) -> Figure:
-    """Each detector's top-activating images with its unit mask (and the concept's mask)."""
+    """Each detector's top-activating images with its unit mask (and the concept's mask).
+
+    Shows the ``n_detectors`` best detectors, or with ``per_concept`` the best few of each concept.
+    """
     from ..viz.panels import dissection_figure
 
     if not dissection.detectors_:
         raise InputError(
-            f"dissection: no unit of {dissection.layer_!r} exceeds IoU {dissection.iou_threshold}; "
-            "nothing to draw"
+            f"dissection: no unit of {dissection.layer_!r} exceeds IoU {dissection.iou_threshold}; nothing to draw"
         )
     size = dissection.mask_size_
+    chosen = dissection.detectors_[:n_detectors]
+    if per_concept is not None:  # the best few of every concept, so one large concept does not fill the figure
+        chosen = [
+            d for c in dissection.concepts_ for d in [x for x in dissection.detectors_ if x.concept == c][:per_concept]
+        ]
     rows = []
-    for det in dissection.detectors_[:n_detectors]:
+    for det in chosen:
         panels = []
         c = dissection.concepts_.index(det.concept)
         for i in dissection.top_images(det.unit, n_images):
-            img = np.asarray(
-                images.image(i).convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            )
+            img = np.asarray(images.image(i).convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR))
             concept = (
                 np.asarray(
                     Image.fromarray(images.masks(i)[c].astype(np.uint8) * 255).resize(

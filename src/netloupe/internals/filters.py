@@ -187,7 +187,6 @@ def layer_kernel_tiles(
     name, module = resolve_layer(model, layer if layer is not None else first_conv_layer(model))
     if not _is_conv(module):
         raise InputError(
-            f"layer: {name!r} is a {type(module).__name__}, not a Conv1d/Conv2d/Conv3d; its kernels "
-            "cannot be drawn"
+            f"layer: {name!r} is a {type(module).__name__}, not a Conv1d/Conv2d/Conv3d; its kernels cannot be drawn"
         )
     return name, kernel_tiles(module.weight, mode, scale, max_filters, max_channels)

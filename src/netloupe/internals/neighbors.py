@@ -115,9 +115,7 @@ class NearestNeighbors:
         else:
             queries = _as_matrix(X, "X").to(self.device)  # type: ignore[arg-type]
             if queries.shape[1] != self._ref.shape[1]:
-                raise InputError(
-                    f"X: queries have {queries.shape[1]} dims, the index has {self._ref.shape[1]}"
-                )
+                raise InputError(f"X: queries have {queries.shape[1]} dims, the index has {self._ref.shape[1]}")
             if self.metric == "cosine":
                 queries = torch.nn.functional.normalize(queries, dim=1)
         step = max(1, min(self.batch_size, _BLOCK_ELEMENTS // max(1, self.n_samples_fit_)))
@@ -143,9 +141,7 @@ def knn_label_agreement(neighbor_labels: np.ndarray, query_labels: np.ndarray) -
     """Mean fraction of the k neighbours that share the query's label (precision at k)."""
     nl, ql = np.asarray(neighbor_labels), np.asarray(query_labels).ravel()
     if nl.ndim != 2 or nl.shape[0] != ql.shape[0]:
-        raise InputError(
-            f"neighbor_labels: expected (n_queries, k) for {ql.shape[0]} queries, got {nl.shape}"
-        )
+        raise InputError(f"neighbor_labels: expected (n_queries, k) for {ql.shape[0]} queries, got {nl.shape}")
     return float((nl == ql[:, None]).mean())
 
 
@@ -153,9 +149,7 @@ def knn_accuracy(neighbor_labels: np.ndarray, query_labels: np.ndarray) -> float
     """Majority vote of the k neighbours' labels vs the query's label; ties go to the nearer neighbour."""
     nl, ql = np.asarray(neighbor_labels).astype(np.int64), np.asarray(query_labels).astype(np.int64).ravel()
     if nl.ndim != 2 or nl.shape[0] != ql.shape[0]:
-        raise InputError(
-            f"neighbor_labels: expected (n_queries, k) for {ql.shape[0]} queries, got {nl.shape}"
-        )
+        raise InputError(f"neighbor_labels: expected (n_queries, k) for {ql.shape[0]} queries, got {nl.shape}")
     k = nl.shape[1]
     n_classes = int(max(nl.max(), ql.max())) + 1
     # One vote each plus a bonus 2^-(r+2) for rank r: the bonuses sum to < 1/2, so they only break ties,

@@ -77,9 +77,7 @@ def shape_detector_net() -> nn.Module:
         for unit, channel in ((0, 0), (1, 1), (2, 2)):
             conv.weight[unit, channel] = 1.0
         conv.bias.copy_(torch.tensor([-1.5, -1.5, -0.5, 0.1]))
-    model = nn.Sequential(
-        conv, nn.ReLU(), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)
-    )
+    model = nn.Sequential(conv, nn.ReLU(), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
     return model.eval()
 
 
