@@ -1,6 +1,6 @@
 """Regenerate results/internals/ (figures, k-NN accuracies, dissection tables) on the 2-core CPU.
 
-Usage: PYTHONPATH=src python scripts/internals/make_results.py [--parts imagenet pneumonia filters
+Usage: PYTHONPATH=src python scripts/internals/make_results.py [--parts filters activations imagenet pneumonia
        dissect-synthetic dissect-ph2] [--cache /tmp/netloupe-internals]
 
 Reads ../shared/data (never copies it); feature caches go to --cache, outside the repository.
@@ -200,6 +200,19 @@ def part_filters() -> None:
     )
 
 
+def part_activations() -> None:
+    from PIL import Image
+    from skimage import data as skdata
+
+    from netloupe.internals.figures import activations_figure
+
+    loaded = load_model("efficientnet-lite0")
+    image = Image.fromarray(skdata.chelsea())
+    for layer in ("blocks.1.1.bn1", "blocks.4.2.bn2"):
+        fig = activations_figure(loaded.model, image, loaded.preprocess, layer, n_maps=24)
+        save_figure(fig, OUT / f"activations_chelsea_{layer.replace('.', '')}.png", dpi=70)
+
+
 def _dissect(
     tag: str,
     title: str,
@@ -244,6 +257,8 @@ def _dissect(
         "detectors_per_concept": per_concept,
         "best_unit_per_concept": best,
         "nonselective_units": int(d.nonselective_.sum()),
+        "max_coverage": d.max_coverage,
+        "saturated_units": int((d.coverage_ > d.max_coverage).sum()),
         "top_detectors": [(det.unit, det.concept, round(det.iou, 4)) for det in d.detectors_[:10]],
         "seconds": round(elapsed, 1),
         "forward_pass": activations is None,
@@ -289,7 +304,9 @@ def part_dissect_ph2(data: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument(
-        "--parts", nargs="+", default=["filters", "dissect-synthetic", "pneumonia", "imagenet", "dissect-ph2"]
+        "--parts",
+        nargs="+",
+        default=["filters", "activations", "dissect-synthetic", "pneumonia", "imagenet", "dissect-ph2"],
     )
     ap.add_argument("--cache", type=Path, default=Path("/tmp/netloupe-internals"))
     args = ap.parse_args()
@@ -301,6 +318,8 @@ def main() -> None:
         start = time.perf_counter()
         if part == "filters":
             part_filters()
+        elif part == "activations":
+            part_activations()
         elif part == "dissect-synthetic":
             part_dissect_synthetic()
         elif part in ("imagenet", "pneumonia", "dissect-ph2"):

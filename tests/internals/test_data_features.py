@@ -60,9 +60,7 @@ def test_csv_with_labels_names_and_masks(tmp_path: Path) -> None:
 
 
 def test_npz_splits(tmp_path: Path) -> None:
-    np.savez(
-        tmp_path / "d.npz", train_images=np.zeros((3, 5, 5), np.uint8), train_labels=np.array([[0], [1], [1]])
-    )
+    np.savez(tmp_path / "d.npz", train_images=np.zeros((3, 5, 5), np.uint8), train_labels=np.array([[0], [1], [1]]))
     with pytest.raises(InputError, match=r"holds splits train: choose one with split="):
         load_image_set(tmp_path / "d.npz")
     ds = load_image_set(tmp_path / "d.npz", split="train")

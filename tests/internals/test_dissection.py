@@ -69,9 +69,7 @@ def test_a_dead_unit_is_not_a_detector_of_a_large_concept() -> None:
 def test_iou_matches_a_direct_implementation_of_the_formula(shapes: ImageSet) -> None:
     torch.manual_seed(3)
     model = nn.Sequential(nn.Conv2d(3, 5, 3, padding=1), nn.ReLU(), nn.AvgPool2d(4))
-    d = NetworkDissection(model, "2", identity_preprocess(), quantile=0.05, batch_size=7, unit_chunk=2).fit(
-        shapes
-    )
+    d = NetworkDissection(model, "2", identity_preprocess(), quantile=0.05, batch_size=7, unit_chunk=2).fit(shapes)
     x = identity_preprocess().batch(shapes.images(range(len(shapes))))
     with torch.no_grad():
         acts = model(x)
@@ -110,6 +108,26 @@ def test_bad_inputs(shapes: ImageSet) -> None:
     )
     with pytest.raises(InputError, match="mixed image sizes"):
         NetworkDissection(shape_detector_net(), "0", identity_preprocess()).fit(mixed)
+
+
+def test_a_unit_saturated_almost_everywhere_is_not_a_detector() -> None:
+    # unit 0 = clamp(blue noise, max=0.01): tied at its maximum on ~all positions, so its mask is everything
+    shapes = synthetic_shapes(n=20, size=32)
+    masks = [np.stack([~shapes.masks(i).any(0)]) for i in range(20)]
+    bg = ImageSet.from_arrays([np.asarray(shapes.image(i)) for i in range(20)], masks=masks, concepts=["background"])
+    conv = nn.Conv2d(3, 1, 1)
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.bias.zero_()
+        conv.weight[0, 2] = 1.0
+    model = nn.Sequential(conv, nn.Hardtanh(0.0, 0.01))
+    d = NetworkDissection(model, "1", identity_preprocess()).fit(bg)
+    assert d.coverage_[0].item() > 0.9
+    assert d.iou_[0, 0].item() > 0.5  # the mask is (almost) the whole image, as is the background
+    assert d.detectors_ == []
+    assert d.summary()[0]["saturated"]
+    paper = NetworkDissection(model, "1", identity_preprocess(), max_coverage=1.0).fit(bg)
+    assert [det.unit for det in paper.detectors_] == [0]  # the paper's rule alone would call it a detector
 
 
 def test_refit_from_saved_activations_equals_a_fresh_fit(shapes: ImageSet) -> None:

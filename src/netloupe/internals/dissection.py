@@ -15,6 +15,13 @@ A unit that is constant on more than 99.5% of positions (a dead ReLU unit is 0 a
 any large concept. For such units (``nonselective_``) the mask is ``S_k(x) > T_k`` instead: only the few
 positions above the floor, often none.
 
+The opposite happens when activations tie at the top: a unit that saturates (ReLU6 in MobileNet/
+EfficientNet-Lite) has a plateau at its maximum, ``S_k >= T_k`` keeps the whole plateau, and a unit that
+is saturated almost everywhere again "detects" any large concept. netloupe measures each unit's
+``coverage_`` (the fraction of positions in its mask) and does not count a unit as a detector when the
+coverage exceeds ``max_coverage`` (default ``min(0.5, 10 * quantile)``; the paper has no such rule, pass
+``max_coverage=1.0`` to reproduce it exactly). Such units keep their IoU in ``iou_`` and ``summary()``.
+
 Activations are kept in memory between the two passes (``N * C * h * w`` floats, e.g. 50 MB for 200
 images of a 1280 x 7 x 7 layer); intersections and unions are accumulated with one matrix product per
 batch and unit chunk, on ``device``.
@@ -64,6 +71,8 @@ class NetworkDissection:
         batch_size: images per forward pass.
         device: where the model and the IoU accumulation run.
         unit_chunk: units upsampled at once (bounds memory).
+        max_coverage: a unit whose mask covers more than this fraction of positions is not a detector
+            (see the module docstring); default ``min(0.5, 10 * quantile)``.
 
     Attributes (after ``fit``):
         layer_: the dissected layer's name.
@@ -89,6 +98,7 @@ class NetworkDissection:
         batch_size: int = 16,
         device: str | torch.device = "cpu",
         unit_chunk: int = 256,
+        max_coverage: float | None = None,
     ) -> None:
         if not 0.0 < quantile < 1.0:
             raise InputError(f"quantile: expected a fraction in (0, 1), got {quantile}")
@@ -103,6 +113,9 @@ class NetworkDissection:
         self.batch_size = batch_size
         self.device = torch.device(device)
         self.unit_chunk = unit_chunk
+        self.max_coverage = min(0.5, 10 * quantile) if max_coverage is None else max_coverage
+        if not 0.0 < self.max_coverage <= 1.0:
+            raise InputError(f"max_coverage: expected a fraction in (0, 1], got {max_coverage}")
 
     # ----------------------------------------------------------------------------------------------
     def _batches(self, n: int) -> list[range]:
@@ -211,9 +224,12 @@ class NetworkDissection:
         self.detectors_ = [
             Detector(int(u), self.concepts_[int(best[u])], float(best_iou[u]))
             for u in order.tolist()
-            if float(best_iou[u]) > self.iou_threshold
+            if self._is_detector(u, float(best_iou[u]))
         ]
         return self
+
+    def _is_detector(self, unit: int, iou: float) -> bool:
+        return iou > self.iou_threshold and float(self.coverage_[unit]) <= self.max_coverage
 
     def _unit_masks(self, acts: Tensor, thresholds: Tensor, strict: Tensor) -> Tensor:
         up = F.interpolate(acts.to(self.device), size=self.mask_size_, mode="bilinear", align_corners=False)
@@ -243,7 +259,7 @@ class NetworkDissection:
         return m[0, 0].bool().cpu().numpy()
 
     def summary(self) -> list[dict[str, float | int | str]]:
-        """One row per unit: best concept, its IoU, whether it is a detector, and T_k."""
+        """One row per unit: best concept and IoU, detector or not, ``T_k``, mask coverage and flags."""
         self._check_fitted()
         best_iou, best = self.iou_.max(dim=1)
         return [
@@ -251,10 +267,11 @@ class NetworkDissection:
                 "unit": u,
                 "concept": self.concepts_[int(best[u])],
                 "iou": float(best_iou[u]),
-                "detector": bool(float(best_iou[u]) > self.iou_threshold),
+                "detector": self._is_detector(u, float(best_iou[u])),
                 "threshold": float(self.thresholds_[u]),
                 "nonselective": bool(self.nonselective_[u]),
                 "coverage": float(self.coverage_[u]),
+                "saturated": float(self.coverage_[u]) > self.max_coverage,
             }
             for u in range(self.iou_.shape[0])
         ]
