@@ -233,6 +233,7 @@ def _dissect(
         w = csv.DictWriter(fh, fieldnames=list(summary[0]))
         w.writeheader()
         w.writerows(summary)
+    (OUT / f"{tag}_detectors.png").unlink(missing_ok=True)  # no stale figure when a rerun finds no detector
     if d.detectors_:
         fig = dissection_detectors_figure(
             d, images, n_images=5, per_concept=3, title=f"{title}: layer {layer!r}, quantile {quantile}"
