@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from ..internals.data import ImageSet
 from ._console import console
 
 __all__ = ["register"]
@@ -31,7 +32,7 @@ def _device(text: str) -> str:
 
 def _open_data(
     data: Path, split: Optional[str], label_column: Optional[str], mask_columns: Optional[list[str]] = None
-):  # type: ignore[no-untyped-def]
+) -> ImageSet:
     from ..internals.data import load_image_set
 
     return load_image_set(data, split=split, label_column=label_column, mask_columns=mask_columns)
@@ -45,9 +46,7 @@ def _features(loaded, images, features: Optional[Path], layer: str, batch_size: 
     if features is not None and features.exists():
         fs = FeatureSet.load(features)
         if len(fs) != len(images):
-            raise InputError(
-                f"features: {features} holds {len(fs)} vectors but the data has {len(images)} images"
-            )
+            raise InputError(f"features: {features} holds {len(fs)} vectors but the data has {len(images)} images")
         console.print(f"features: reusing {features} ({fs.model}, layer {fs.layer})")
         return fs
     if images.class_names is None and images.labels is not None and len(loaded.class_names) > images.labels.max():
@@ -63,9 +62,7 @@ def _features(loaded, images, features: Optional[Path], layer: str, batch_size: 
         progress=True,
         model_name=loaded.name,
     )
-    console.print(
-        f"features: {fs.features.shape[0]} x {fs.features.shape[1]} in {time.perf_counter() - start:.1f} s"
-    )
+    console.print(f"features: {fs.features.shape[0]} x {fs.features.shape[1]} in {time.perf_counter() - start:.1f} s")
     if features is not None:
         fs.save(features)
         console.print(f"features: saved {features}")
@@ -78,14 +75,10 @@ def register(app: typer.Typer) -> None:
     @app.command("filters")
     def filters(
         model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
-        layer: Optional[str] = typer.Option(
-            None, "--layer", "-l", help="conv layer (default: the first conv)"
-        ),
+        layer: Optional[str] = typer.Option(None, "--layer", "-l", help="conv layer (default: the first conv)"),
         out: Path = typer.Option(Path("filters.png"), "--out", "-o", help="PNG to write"),
         mode: str = typer.Option("auto", help="auto | rgb | channels | mean | norm"),
-        scale: str = typer.Option(
-            "shared", help="shared (one range per layer) | per-filter (each tile min-max)"
-        ),
+        scale: str = typer.Option("shared", help="shared (one range per layer) | per-filter (each tile min-max)"),
         max_filters: int = typer.Option(64, help="draw at most this many filters"),
         max_channels: int = typer.Option(16, help="'channels' mode: at most this many input channels"),
     ) -> None:
@@ -137,9 +130,7 @@ def register(app: typer.Typer) -> None:
     def neighbors(
         data: Path = typer.Argument(..., help="image folder, CSV or .npz (labels needed for the accuracy)"),
         model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
-        features: Optional[Path] = typer.Option(
-            None, "--features", "-f", help="feature .npz to reuse or create"
-        ),
+        features: Optional[Path] = typer.Option(None, "--features", "-f", help="feature .npz to reuse or create"),
         layer: str = typer.Option("penultimate", "--layer", "-l"),
         k: int = typer.Option(5, "-k", help="neighbours per query"),
         metric: str = typer.Option("l2", help="l2 | cosine"),
@@ -163,8 +154,7 @@ def register(app: typer.Typer) -> None:
         images = _open_data(data, split, label_column)
         if images.labels is None:
             raise InputError(
-                f"data: {data} has no labels; the k-NN accuracy needs them (folder per class, CSV "
-                "label column)"
+                f"data: {data} has no labels; the k-NN accuracy needs them (folder per class, CSV label column)"
             )
         fs = _features(
             None if features is not None and features.exists() else _load(model, device),
@@ -179,16 +169,10 @@ def register(app: typer.Typer) -> None:
         comp = compare_spaces(fs.features, pixels, images.labels, k=k, metric=metric, device=device)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - start
         q = pick_queries(len(images), images.labels, queries, seed)
-        save_figure(neighbors_comparison_figure(images, comp, q, images.labels), out)
-        console.print(
-            f"k={k} {metric}, {len(images)} images (leave-one-out), pixel space {pixel_size}x{pixel_size}:"
-        )
-        console.print(
-            f"  label agreement  feature {comp.feature_agreement:.4f}  pixel {comp.pixel_agreement:.4f}"
-        )
-        console.print(
-            f"  k-NN accuracy    feature {comp.feature_accuracy:.4f}  pixel {comp.pixel_accuracy:.4f}"
-        )
+        save_figure(neighbors_comparison_figure(images, comp, q.tolist(), images.labels), out)
+        console.print(f"k={k} {metric}, {len(images)} images (leave-one-out), pixel space {pixel_size}x{pixel_size}:")
+        console.print(f"  label agreement  feature {comp.feature_agreement:.4f}  pixel {comp.pixel_agreement:.4f}")
+        console.print(f"  k-NN accuracy    feature {comp.feature_accuracy:.4f}  pixel {comp.pixel_accuracy:.4f}")
         console.print(f"  search + pixels {elapsed:.1f} s; wrote {out}")
         if json_out is not None:
             payload = {
@@ -205,9 +189,7 @@ def register(app: typer.Typer) -> None:
     def embed(
         data: Path = typer.Argument(..., help="image folder, CSV or .npz"),
         model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
-        features: Optional[Path] = typer.Option(
-            None, "--features", "-f", help="feature .npz to reuse or create"
-        ),
+        features: Optional[Path] = typer.Option(None, "--features", "-f", help="feature .npz to reuse or create"),
         layer: str = typer.Option("penultimate", "--layer", "-l"),
         method: str = typer.Option("tsne", help="pca | tsne | umap"),
         perplexity: float = typer.Option(30.0, help="t-SNE perplexity"),

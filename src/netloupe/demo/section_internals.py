@@ -87,16 +87,14 @@ def build(ctx: DemoContext) -> ReportSection | None:
         "on its own.</p>"
     )
     for scale in ("shared", "per-filter"):
-        fig = filters_figure(loaded.model, None, "rgb", scale, title=loaded.name)  # type: ignore[arg-type]
+        fig = filters_figure(
+            loaded.model, None, "rgb", "shared" if scale == "shared" else "per-filter", title=loaded.name
+        )
         parts.append(figure_html(figure_to_data_uri(fig, dpi=70), f"{scale} scaling", width=420))
     try:
         tiny = load_model("pneumonia-tinycnn").model
-        fig = filters_figure(
-            tiny, None, "channels", "per-filter", title="pneumonia-tinycnn (grey X-ray input)"
-        )
-        parts.append(
-            figure_html(figure_to_data_uri(fig, dpi=70), "pneumonia-tinycnn conv1, per-filter", width=300)
-        )
+        fig = filters_figure(tiny, None, "channels", "per-filter", title="pneumonia-tinycnn (grey X-ray input)")
+        parts.append(figure_html(figure_to_data_uri(fig, dpi=70), "pneumonia-tinycnn conv1, per-filter", width=300))
     except Exception as exc:  # weights not shipped in this install
         ctx.log(f"internals demo: pneumonia-tinycnn skipped ({exc})")
 
@@ -129,9 +127,7 @@ def build(ctx: DemoContext) -> ReportSection | None:
     )
     parts.append(figure_html(figure_to_data_uri(fig, dpi=70), "nearest neighbours", width=760))
     pca = PCA(2).fit(fs.features)
-    fig = embedding_scatter(
-        pca.embedding_, ds.labels, ds.class_names, title="PCA of the features (colour = photo)"
-    )
+    fig = embedding_scatter(pca.embedding_, ds.labels, ds.class_names, title="PCA of the features (colour = photo)")
     parts.append(figure_html(figure_to_data_uri(fig, dpi=60), "PCA, 2 components", width=360))
     parts.append(
         table_html(

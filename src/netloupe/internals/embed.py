@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError, MethodNotApplicable
-from .neighbors import NearestNeighbors
+from .neighbors import Metric, NearestNeighbors
 
 __all__ = ["EMBEDDING_METHODS", "PCA", "TSNE", "UMAP", "make_embedding"]
 
@@ -155,7 +155,7 @@ class TSNE(_Embedding):
         arr = _check_X(X, need, f"t-SNE with perplexity {self.perplexity:g} (3 x perplexity neighbours + the point)")
         k = min(arr.shape[0] - 1, int(np.floor(3 * self.perplexity)))
         if self.neighbors == "exact":
-            metric = "l2" if self.metric == "euclidean" else "cosine"
+            metric: Metric = "l2" if self.metric == "euclidean" else "cosine"
             dist, idx = NearestNeighbors(k, metric, self.device).fit(arr).kneighbors()
             knn = PrecomputedNeighbors(idx.astype(np.int64), dist.astype(np.float64))
             aff = affinity.PerplexityBasedNN(

@@ -162,7 +162,7 @@ def pick_queries(n_points: int, labels: np.ndarray | None, n: int, seed: int = 0
 def neighbors_comparison_figure(
     images: ImageSet,
     comparison: NeighborComparison,
-    queries: Sequence[int],
+    queries: Sequence[int] | np.ndarray,
     labels: np.ndarray | None = None,
     title: str = "",
 ) -> Figure:

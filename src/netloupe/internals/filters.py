@@ -189,4 +189,7 @@ def layer_kernel_tiles(
         raise InputError(
             f"layer: {name!r} is a {type(module).__name__}, not a Conv1d/Conv2d/Conv3d; its kernels cannot be drawn"
         )
-    return name, kernel_tiles(module.weight, mode, scale, max_filters, max_channels)
+    weight = module.weight
+    if not isinstance(weight, torch.Tensor):
+        raise InputError(f"layer: {name!r} has no weight tensor")
+    return name, kernel_tiles(weight, mode, scale, max_filters, max_channels)

@@ -76,6 +76,7 @@ def shape_detector_net() -> nn.Module:
         conv.weight.zero_()
         for unit, channel in ((0, 0), (1, 1), (2, 2)):
             conv.weight[unit, channel] = 1.0
+        assert conv.bias is not None  # built with bias=True
         conv.bias.copy_(torch.tensor([-1.5, -1.5, -0.5, 0.1]))
     model = nn.Sequential(conv, nn.ReLU(), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
     return model.eval()
