@@ -47,12 +47,25 @@ def small_cnn(spatial_dims: int = 2, in_ch: int = 3, classes: int = 5, inplace: 
 
 
 class NoGapNet(nn.Module):
-    """A CNN whose head flattens the feature map into a linear layer (no global average pooling)."""
+    """A CNN whose head flattens a 2x2-pooled feature map into a linear layer (no global average pooling)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
-        self.fc = nn.Linear(4 * 8 * 8, 3)
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.fc = nn.Linear(4 * 2 * 2, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x).flatten(1))
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+class FixedSizeNet(nn.Module):
+    """Accepts 8x8 inputs only (its linear layer takes the flattened map)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 3, padding=1)
+        self.fc = nn.Linear(2 * 8 * 8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x).flatten(1))

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ._typing import LayerSpec, LayersSpec
 from ._state import eval_mode
+from ._typing import LayerSpec, LayersSpec
 from .errors import InputError, LayerNotFound, did_you_mean
 
 __all__ = ["auto_layer", "layer_name", "resolve_layer", "resolve_layers", "token_grid_reshape"]
@@ -55,6 +55,9 @@ def auto_layer(model: nn.Module, inputs: Tensor) -> str:
     cached = _AUTO_CACHE.get(model, {}).get(key)
     if cached is not None:
         return cached
+    from .cam._capture import call_model, check_hookable  # local: cam imports this module
+
+    check_hookable(model)
     spatial_ndim = inputs.ndim
     finished: list[str] = []
     handles = []
@@ -71,7 +74,7 @@ def auto_layer(model: nn.Module, inputs: Tensor) -> str:
             handles.append(module.register_forward_hook(make_hook(name)))
     try:
         with eval_mode(model), torch.no_grad():
-            model(inputs[:1])
+            call_model(model, inputs[:1])
     finally:
         for h in handles:
             h.remove()

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests._tiny import small_cnn
 
 import netloupe
-from tests._tiny import small_cnn
 
 LAYER = "6"
 

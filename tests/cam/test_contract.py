@@ -6,12 +6,12 @@ import gc
 
 import pytest
 import torch
+from tests._tiny import NoGapNet, small_cnn
 from torch import nn
 
 import netloupe
 from netloupe import TopK
 from netloupe.errors import LayerNotFound, MethodNotApplicable, TargetError, UnknownMethod
-from tests._tiny import NoGapNet, small_cnn
 
 ALL = netloupe.available_methods()
 FAST = {"method_kwargs": {"smoothgradcam++": {"n_samples": 2}}}
@@ -23,8 +23,17 @@ def _hook_count(model: nn.Module) -> int:
 
 def test_registry_names_are_lower_case_and_complete() -> None:
     assert ALL == [
-        "cam", "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "smoothgradcam++",
-        "scorecam", "ablationcam", "eigencam", "counterfactual",
+        "cam",
+        "gradcam",
+        "gradcam++",
+        "xgradcam",
+        "layercam",
+        "hirescam",
+        "smoothgradcam++",
+        "scorecam",
+        "ablationcam",
+        "eigencam",
+        "counterfactual",
     ]
 
 
@@ -85,8 +94,12 @@ def test_one_pass_serves_many_methods_and_classes() -> None:
     model = small_cnn(2)
     calls = {"n": 0}
     model.register_forward_pre_hook(lambda *_: calls.__setitem__("n", calls["n"] + 1))
-    res = netloupe.explain(model, torch.randn(2, 3, 10, 10), ["gradcam", "gradcam++", "xgradcam", "layercam",
-                                                               "hirescam", "cam", "eigencam"], TopK(3))
+    res = netloupe.explain(
+        model,
+        torch.randn(2, 3, 10, 10),
+        ["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "cam", "eigencam"],
+        TopK(3),
+    )
     assert calls["n"] == 2  # one automatic-layer probe (cached afterwards) + the shared pass
     assert set(res.maps) == {"gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "cam", "eigencam"}
     netloupe.explain(model, torch.randn(2, 3, 10, 10), ["gradcam", "layercam"], TopK(3))
@@ -154,8 +167,9 @@ def test_automatic_layer_is_last_spatial_one() -> None:
 def test_fused_layers_and_callable_targets() -> None:
     model = small_cnn(2)
     x = torch.randn(2, 3, 10, 10)
-    res = netloupe.explain(model, x, "gradcam", [lambda out: out[:, 2], lambda out: out[:, 0] - out[:, 1]],
-                           layer=["2", "6"])
+    res = netloupe.explain(
+        model, x, "gradcam", [lambda out: out[:, 2], lambda out: out[:, 0] - out[:, 1]], layer=["2", "6"]
+    )
     assert res.class_ids is None and res.maps["gradcam"].shape == (2, 2, 10, 10)
     single = netloupe.explain(model, x, "gradcam", 2, layer=["2", "6"]).maps["gradcam"][:, 0]
     torch.testing.assert_close(res.maps["gradcam"][:, 0], single)

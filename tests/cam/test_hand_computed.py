@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
+from tests._tiny import TinyGapNet
 
 import netloupe
-from tests._tiny import TinyGapNet
 
 X = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2)
 RAW = {"normalize": False, "relu": False}
@@ -70,8 +70,9 @@ def test_scorecam_softmax_of_masked_scores() -> None:
 
 def test_eigencam_matches_numpy_svd() -> None:
     torch.manual_seed(3)
-    model = torch.nn.Sequential(torch.nn.Conv2d(2, 5, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                                torch.nn.Linear(5, 2))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 5, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(5, 2)
+    )
     x = torch.randn(1, 2, 7, 7)
     ours = netloupe.explain(model, x, "eigencam", layer="0", upsample=False, **RAW).maps["eigencam"][0, 0]
     acts = model[0](x)[0].detach().reshape(5, -1).T.numpy()  # (positions, channels)
@@ -92,8 +93,12 @@ def test_normalised_map_is_min_max_scaled() -> None:
 @pytest.mark.parametrize("target", [0, 1])
 def test_single_logit_sign_convention(target: int) -> None:
     # A sigmoid model: class 1 is explained by +z, class 0 by -z, so their Grad-CAMs are opposite.
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1, bias=False), torch.nn.AdaptiveAvgPool2d(1),
-                                torch.nn.Flatten(), torch.nn.Linear(1, 1, bias=False))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 1, 1, bias=False),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(1, 1, bias=False),
+    )
     with torch.no_grad():
         model[0].weight.fill_(1.0)
         model[3].weight.fill_(2.0)
