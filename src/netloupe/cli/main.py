@@ -19,6 +19,7 @@ _COMMAND_MODULES = [
     "bench",
     "serve",
     "medical", "audit",
+    "internals",
 ]
 
 app = typer.Typer(
