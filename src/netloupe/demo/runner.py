@@ -19,6 +19,8 @@ __all__ = ["SECTION_MODULES", "DemoContext", "run_demo"]
 SECTION_MODULES: list[str] = [
     "netloupe.demo.section_explain",
     "netloupe.demo.section_benchmarks",
+    "netloupe.demo.section_medical",
+    "netloupe.demo.section_internals",
 ]
 
 
