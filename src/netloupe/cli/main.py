@@ -16,6 +16,7 @@ from ._console import print_error
 _COMMAND_MODULES = [
     "explain",
     "demo",
+    "seq",
 ]
 
 app = typer.Typer(

@@ -95,7 +95,7 @@ def fit(
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), 5.0)
                 opt.step()
-                total, count = total + float(loss), count + 1
+                total, count = total + float(loss.detach()), count + 1
             model.eval()
             row = {"epoch": float(epoch), "loss": total / max(count, 1)}
             if validate is not None:
