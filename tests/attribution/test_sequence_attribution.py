@@ -36,7 +36,8 @@ def test_linear_model_closed_forms() -> None:
     # zero baseline: the drop of step t is sum_d W[2,t,d] x[t,d], spread over its 2 features
     torch.testing.assert_close(occ.per_step(), expected.sum(-1))
     torch.testing.assert_close(gxi.per_step(), expected.sum(-1))
-    assert gxi.class_ids is not None and gxi.class_ids.tolist() == [[2], [2]]
+    assert gxi.class_ids is not None
+    assert gxi.class_ids.tolist() == [[2], [2]]
 
 
 def test_ig_completeness_on_lstm() -> None:
@@ -100,7 +101,9 @@ def test_tagger_targets_slot_and_intent() -> None:
     tokens = torch.tensor([[2, 3, 4, 5]])
     emb = model.embed(tokens).detach()
     fwd, lens = model.forward_embedded, torch.tensor([4])
-    ig = integrated_gradients(fwd, emb, [SlotTarget(2, 1), IntentTarget(0)], steps=64, additional_args=(lens,))
+    ig = integrated_gradients(
+        fwd, emb, [SlotTarget(2, 1), IntentTarget(0)], steps=64, additional_args=(lens,)
+    )
     with torch.no_grad():
         out, base = fwd(emb, lens), fwd(torch.zeros_like(emb), lens)
     torch.testing.assert_close(ig.scores[0], torch.stack([out.slots[0, 2, 1], out.intent[0, 0]]))

@@ -26,7 +26,8 @@ def test_elman_worked_example_all_weights_one() -> None:
 
 
 def test_elman_order_matters() -> None:
-    # Same inputs, other order: the memory makes the outputs differ ([2,2] first: a = 4, 10, 22; y = 8, 20, 44).
+    # Same inputs, other order: the memory makes the outputs differ
+    # ([2,2] first: a = 4, 10, 22; y = 8, 20, 44).
     rnn = ElmanRNN(2, 2, output_size=2, activation="linear", bias=False)
     with torch.no_grad():
         rnn.input_weight.fill_(1.0)
@@ -52,8 +53,12 @@ def test_lstm_lecture_example_gates_by_hand() -> None:
     trace = lstm(x)
     expected_h = [0, 0, 0, 0, 0, 7, 0, 0, 6]
     expected_c = [0, 3, 3, 7, 7, 7, 0, 6, 6]
-    torch.testing.assert_close(trace.hidden[0, :, 0], torch.tensor(expected_h, dtype=torch.float32), atol=2e-3, rtol=0)
-    torch.testing.assert_close(trace.cell[0, :, 0], torch.tensor(expected_c, dtype=torch.float32), atol=2e-3, rtol=0)
+    torch.testing.assert_close(
+        trace.hidden[0, :, 0], torch.tensor(expected_h, dtype=torch.float32), atol=2e-3, rtol=0
+    )
+    torch.testing.assert_close(
+        trace.cell[0, :, 0], torch.tensor(expected_c, dtype=torch.float32), atol=2e-3, rtol=0
+    )
     assert trace.forget_gate[0, 6, 0] < 1e-3  # x2 = -1 closes the forget gate: memory erased
     assert trace.output_gate[0, 5, 0] > 0.999  # x3 = 1 opens the output gate
 
@@ -73,7 +78,7 @@ def test_lstm_equals_torch_lstm_two_layers() -> None:
     torch.manual_seed(2)
     fused = nn.LSTM(4, 6, num_layers=2, batch_first=True)
     x = torch.randn(2, 9, 4)
-    ref, (h_n, c_n) = fused(x)
+    ref, (_, c_n) = fused(x)
     first = TeachingLSTM.from_torch(fused, layer=0)(x)
     second = TeachingLSTM.from_torch(fused, layer=1)(first.hidden)
     assert (second.hidden - ref).abs().max().item() <= 1e-6
@@ -88,5 +93,5 @@ def test_bad_inputs() -> None:
         TeachingLSTM(3, 2)(torch.zeros(2, 5, 4))
     with pytest.raises(InputError, match="activation"):
         ElmanRNN(2, 2, activation="softsign")
-    with pytest.raises(InputError, match="lstm: expected torch.nn.LSTM"):
+    with pytest.raises(InputError, match=r"lstm: expected torch\.nn\.LSTM"):
         TeachingLSTM.from_torch(nn.GRU(2, 2))  # type: ignore[arg-type]

@@ -60,7 +60,9 @@ def test_tagger_explanation_has_slot_attributions() -> None:
     model = SlotTagger(len(vocab), num_slots=3, num_intents=2, embed_dim=4, hidden=4, dropout=0.0).eval()
     with torch.no_grad():
         model.slot_head.bias.copy_(torch.tensor([0.0, 5.0, -5.0]))  # every token predicted as B-city
-    bundle = SequenceBundle("atis", model, ["flight", "fare"], vocab=vocab, slot_labels=["O", "B-city", "I-city"])
+    bundle = SequenceBundle(
+        "atis", model, ["flight", "fare"], vocab=vocab, slot_labels=["O", "B-city", "I-city"]
+    )
     e = explain_text(bundle, "arrive orlando on november 2nd", steps=4)
     assert e.slots == ["B-city"] * 5
     assert sorted(e.slot_attributions) == [0, 1, 2, 3, 4]
@@ -71,9 +73,11 @@ def test_explain_signal_and_bad_signals(signal_bundle: SequenceBundle) -> None:
     e = explain_signal(signal_bundle, beat, method="occlusion")
     assert e.attribution.shape == (16,)
     assert e.signal.mean().abs() < 1e-5  # z-normalised
-    with pytest.raises(InputError, match="beats of 16 samples, got 20; .*--resample"):
+    with pytest.raises(InputError, match=r"beats of 16 samples, got 20; .*--resample"):
         explain_signal(signal_bundle, np.zeros(20))
-    assert explain_signal(signal_bundle, np.sin(np.linspace(0, 6, 40)), resample=True).attribution.shape == (16,)
+    assert explain_signal(signal_bundle, np.sin(np.linspace(0, 6, 40)), resample=True).attribution.shape == (
+        16,
+    )
     with pytest.raises(InputError, match="NaN"):
         explain_signal(signal_bundle, np.full(16, np.nan))
     with pytest.raises(MethodNotApplicable, match="gradcam"):
@@ -105,11 +109,12 @@ def test_checkpoint_roundtrip_and_errors(text_bundle: SequenceBundle, tmp_path: 
     ids, lengths = pad_batch([[2, 4, 5], [3]])
     with torch.no_grad():
         torch.testing.assert_close(loaded.model(ids, lengths), text_bundle.model(ids, lengths))
-    assert loaded.vocab is not None and loaded.vocab.tokens == text_bundle.vocab.tokens  # type: ignore[union-attr]
+    assert loaded.vocab is not None
+    assert loaded.vocab.tokens == text_bundle.vocab.tokens  # type: ignore[union-attr]
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ModelLoadError, match="not a readable"):
         load_bundle(tmp_path / "junk.pt")
-    with pytest.raises(ModelLoadError, match="sentimnet.*closest: 'sentiment'"):
+    with pytest.raises(ModelLoadError, match=r"sentimnet.*closest: 'sentiment'"):
         load_bundle("sentimnet")
     with pytest.raises(InputError, match="empty"):
         pad_batch([[1], []])
@@ -132,12 +137,16 @@ def test_deletion_prefers_attributed_steps() -> None:
     def forward(inp: torch.Tensor) -> torch.Tensor:
         return (inp * w).sum(1)
 
-    curves = deletion_vs_random(forward, x, w.expand(4, 10), torch.sigmoid, fractions=(0.0, 0.2, 0.5), repeats=20)
+    curves = deletion_vs_random(
+        forward, x, w.expand(4, 10), torch.sigmoid, fractions=(0.0, 0.2, 0.5), repeats=20
+    )
     assert curves.attributed[0] == curves.random[0]
     assert curves.aopc_attributed > curves.aopc_random + 0.05
 
 
-def test_cli_explain_text_and_signal(text_bundle: SequenceBundle, signal_bundle: SequenceBundle, tmp_path: Path) -> None:
+def test_cli_explain_text_and_signal(
+    text_bundle: SequenceBundle, signal_bundle: SequenceBundle, tmp_path: Path
+) -> None:
     import typer
 
     from netloupe.cli.seq import register
@@ -153,7 +162,9 @@ def test_cli_explain_text_and_signal(text_bundle: SequenceBundle, signal_bundle:
     assert "<span" in out.read_text()
     sig_ckpt = save_bundle(signal_bundle, tmp_path / "s.pt")
     np.savetxt(tmp_path / "beat.txt", np.sin(np.linspace(0, 6, 16))[None])
-    res = runner.invoke(app, ["seq", "explain", str(tmp_path / "beat.txt"), "-m", str(sig_ckpt), "--method", "occlusion"])
+    res = runner.invoke(
+        app, ["seq", "explain", str(tmp_path / "beat.txt"), "-m", str(sig_ckpt), "--method", "occlusion"]
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "beat_occlusion.png").is_file()
     res = runner.invoke(app, ["seq", "explain", "", "-m", str(text_ckpt)])

@@ -11,7 +11,13 @@ from netloupe.sequence.metrics import accuracy, bio_spans, slot_f1
 def test_bio_spans_by_hand() -> None:
     # "arrive orlando on november 2nd" style sequence with a two-token span and a dangling I-.
     tags = ["O", "B-toloc", "O", "B-date.month", "I-date.month", "I-time", "B-x", "B-x"]
-    assert bio_spans(tags) == {("toloc", 1, 1), ("date.month", 3, 4), ("time", 5, 5), ("x", 6, 6), ("x", 7, 7)}
+    assert bio_spans(tags) == {
+        ("toloc", 1, 1),
+        ("date.month", 3, 4),
+        ("time", 5, 5),
+        ("x", 6, 6),
+        ("x", 7, 7),
+    }
     assert bio_spans(["I-a", "I-a", "O"]) == {("a", 0, 1)}  # conlleval: I- after O starts a chunk
     assert bio_spans(["B-a", "I-b"]) == {("a", 0, 0), ("b", 1, 1)}
     assert bio_spans([]) == set()
@@ -20,7 +26,8 @@ def test_bio_spans_by_hand() -> None:
 def test_slot_f1_hand_counts() -> None:
     gold = [["B-from", "I-from", "O", "B-to"], ["B-date", "O"]]
     pred = [["B-from", "O", "O", "B-to"], ["B-date", "B-time"]]
-    # gold spans: from(0,1), to(3,3), date(0,0) = 3; predicted: from(0,0), to, date, time = 4; correct: to, date = 2
+    # gold spans: from(0,1), to(3,3), date(0,0) = 3; predicted: from(0,0), to, date, time = 4;
+    # correct: to, date = 2
     s = slot_f1(gold, pred)
     assert (s.correct, s.predicted, s.gold) == (2, 4, 3)
     assert s.precision == pytest.approx(50.0)

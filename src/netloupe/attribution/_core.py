@@ -88,22 +88,24 @@ def expand_mask(mask: Tensor | None, inputs: Tensor) -> Tensor | None:
     if mask is None:
         return None
     if mask.ndim > inputs.ndim or tuple(mask.shape) != tuple(inputs.shape[: mask.ndim]):
-        if mask.ndim == inputs.ndim and all(m in (1, s) for m, s in zip(mask.shape, inputs.shape, strict=True)):
+        if mask.ndim == inputs.ndim and all(
+            m in (1, s) for m, s in zip(mask.shape, inputs.shape, strict=True)
+        ):
             return mask.to(device=inputs.device, dtype=torch.bool)
         raise InputError(
             f"mask: expected a leading-dimension prefix of the input shape {tuple(inputs.shape)} "
             f"(e.g. (N, T) for (N, T, D) inputs) or a broadcastable shape, got {tuple(mask.shape)}"
         )
-    return mask.to(device=inputs.device, dtype=torch.bool).reshape(*mask.shape, *([1] * (inputs.ndim - mask.ndim)))
+    return mask.to(device=inputs.device, dtype=torch.bool).reshape(
+        *mask.shape, *([1] * (inputs.ndim - mask.ndim))
+    )
 
 
 def _is_plain(outputs: Any) -> bool:
     return isinstance(outputs, Tensor) and outputs.ndim == 2
 
 
-def prepare_targets(
-    outputs: Any, targets: TargetSpec, class_names: Sequence[str] | None = None
-) -> TargetSet:
+def prepare_targets(outputs: Any, targets: TargetSpec, class_names: Sequence[str] | None = None) -> TargetSet:
     """Resolve ``targets`` against the model's ``outputs`` (class indices need ``(N, C)`` logits)."""
     if _is_plain(outputs):
         return resolve_targets(targets, outputs, class_names)
@@ -140,8 +142,10 @@ def target_scores(target_set: TargetSet, outputs: Any, sample: Tensor | None = N
     )
 
 
-def call_forward(forward: ForwardFn, inputs: Tensor, args: tuple[Any, ...], sample: Tensor | None = None) -> Any:
-    """``forward(inputs, *args)``; tensor arguments are per-sample and follow ``sample`` in expanded batches."""
+def call_forward(
+    forward: ForwardFn, inputs: Tensor, args: tuple[Any, ...], sample: Tensor | None = None
+) -> Any:
+    """``forward(inputs, *args)``; tensors are per-sample and follow ``sample`` in expanded batches."""
     if sample is not None:
         args = tuple(a[sample.to(a.device)] if isinstance(a, Tensor) and a.ndim > 0 else a for a in args)
     return forward(inputs, *args)
@@ -158,8 +162,6 @@ def model_device(forward: ForwardFn, inputs: Tensor) -> torch.device:
 def check_inputs(inputs: Tensor) -> None:
     if not isinstance(inputs, Tensor) or not inputs.is_floating_point():
         got = inputs.dtype if isinstance(inputs, Tensor) else type(inputs).__name__
-        raise InputError(
-            f"inputs: expected a floating-point tensor (embed token ids first), got {got}"
-        )
+        raise InputError(f"inputs: expected a floating-point tensor (embed token ids first), got {got}")
     if inputs.ndim < 2 or inputs.shape[0] == 0:
         raise InputError(f"inputs: expected a non-empty batch (N, ...), got shape {tuple(inputs.shape)}")

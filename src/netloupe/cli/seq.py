@@ -10,8 +10,9 @@ from ._console import console, fail
 
 __all__ = ["register"]
 
-seq_app = typer.Typer(help="Sequence models: RNN/LSTM training, scores and explanations over time.",
-                      no_args_is_help=True)
+seq_app = typer.Typer(
+    help="Sequence models: RNN/LSTM training, scores and explanations over time.", no_args_is_help=True
+)
 
 
 @seq_app.command("train")
@@ -60,12 +61,18 @@ def evaluate(
 
 @seq_app.command("explain")
 def explain(
-    input: str = typer.Argument(..., help="a sentence (text models) or a signal file .npy/.txt/.csv (ECG models)"),
+    input: str = typer.Argument(
+        ..., help="a sentence (text models) or a signal file .npy/.txt/.csv (ECG models)"
+    ),
     model: str = typer.Option("sentiment", "--model", "-m", help="shipped model name or checkpoint path"),
-    method: str = typer.Option("integrated_gradients", help="integrated_gradients | gradient_x_input | occlusion | gradcam"),
+    method: str = typer.Option(
+        "integrated_gradients", help="integrated_gradients | gradient_x_input | occlusion | gradcam"
+    ),
     out: Path | None = typer.Option(None, help="write the view here (.html for text, .png for signals)"),
     resample: bool = typer.Option(False, help="resample a signal of another length to the model's length"),
-    gates: Path | None = typer.Option(None, help="text LSTMs: also write a PNG heatmap of gates/states per token"),
+    gates: Path | None = typer.Option(
+        None, help="text LSTMs: also write a PNG heatmap of gates/states per token"
+    ),
 ) -> None:
     """Explain one input: a sentence -> label (+ slots) with coloured tokens; an ECG beat -> class + plot."""
     from ..sequence.checkpoint import load_bundle
@@ -93,7 +100,9 @@ def _explain_text(bundle: object, text: str, method: str, out: Path | None, gate
         for pos, attr in e.slot_attributions.items():
             console.print(f"slot {e.slots[pos]} at '{e.tokens[pos]}':", tokens_rich(e.tokens, attr))
     if out is not None:
-        _write_atomic(out, "<meta charset='utf-8'>" + tokens_html(e.tokens, e.attribution, e.slots, e.unknown))
+        _write_atomic(
+            out, "<meta charset='utf-8'>" + tokens_html(e.tokens, e.attribution, e.slots, e.unknown)
+        )
         console.print(f"wrote {out}")
     if gates is not None:
         import torch
@@ -115,8 +124,12 @@ def _explain_signal(bundle: object, path: Path, method: str, out: Path | None, r
     probs = ", ".join(f"{n} {p:.3f}" for n, p in zip(bundle.labels, e.probabilities.tolist(), strict=True))  # type: ignore[attr-defined]
     console.print(f"[bold]{e.label}[/] (p = {e.probability:.3f}; {probs}), {method}")
     target = out or path.with_name(path.stem + f"_{method}.png")
-    fig = plot_attribution_trace(e.signal[0], e.attribution, title=f"{e.label} ({e.probability:.2f}), {method}",
-                                 signed=method != "gradcam")
+    fig = plot_attribution_trace(
+        e.signal[0],
+        e.attribution,
+        title=f"{e.label} ({e.probability:.2f}), {method}",
+        signed=method != "gradcam",
+    )
     _save_figure(fig, target)
 
 

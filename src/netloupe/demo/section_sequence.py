@@ -56,14 +56,22 @@ def build(ctx: DemoContext) -> ReportSection | None:
     sentences = _SENTENCES[:2] if ctx.fast else _SENTENCES
     for s in sentences:
         e = explain_text(sentiment, s, steps=16)
-        parts.append(f"<p><b>{html.escape(e.label)}</b> (p = {e.probability:.2f})</p>"
-                     + tokens_html(e.tokens, e.attribution, unknown=e.unknown))
+        parts.append(
+            f"<p><b>{html.escape(e.label)}</b> (p = {e.probability:.2f})</p>"
+            + tokens_html(e.tokens, e.attribution, unknown=e.unknown)
+        )
     e = explain_text(sentiment, _SENTENCES[0], steps=8)
     tok = torch.tensor([sentiment.vocab.encode(e.tokens)])  # type: ignore[union-attr]
-    fig = plot_state_heatmaps(lstm_states(sentiment.model, tok).gates(), e.tokens, units=12,
-                              title="forward LSTM: which units switch on at which word")
-    parts.append(f"<figure><img src='{figure_to_data_uri(fig)}'><figcaption>Gate values f(z_i), f(z_f), f(z_o) "
-                 "and the cell/hidden states of the 12 most active units, per word.</figcaption></figure>")
+    fig = plot_state_heatmaps(
+        lstm_states(sentiment.model, tok).gates(),
+        e.tokens,
+        units=12,
+        title="forward LSTM: which units switch on at which word",
+    )
+    parts.append(
+        f"<figure><img src='{figure_to_data_uri(fig)}'><figcaption>Gate values f(z_i), f(z_f), f(z_o) "
+        "and the cell/hidden states of the 12 most active units, per word.</figcaption></figure>"
+    )
     x, _ = digits_rows()
     xs = x[1347:1351]
     with torch.no_grad():
@@ -80,7 +88,9 @@ def build(ctx: DemoContext) -> ReportSection | None:
         for ax in axes[:, i]:
             ax.axis("off")
     fig.tight_layout()
-    parts.append(f"<figure><img src='{figure_to_data_uri(fig)}'><figcaption>Digits read row by row by an LSTM "
-                 f"({digits.metrics.get('accuracy', float('nan')):.1f}% on the last 450 scikit-learn digits); "
-                 "bottom: Integrated Gradients per pixel.</figcaption></figure>")
+    parts.append(
+        f"<figure><img src='{figure_to_data_uri(fig)}'><figcaption>Digits read row by row by an LSTM "
+        f"({digits.metrics.get('accuracy', float('nan')):.1f}% on the last 450 scikit-learn digits); "
+        "bottom: Integrated Gradients per pixel.</figcaption></figure>"
+    )
     return ReportSection(title="Sequences: RNNs and LSTMs explained over time", body="".join(parts))

@@ -219,7 +219,7 @@ class TeachingLSTM(nn.Module):
     def from_torch(cls, lstm: nn.LSTM, layer: int = 0, reverse: bool = False) -> TeachingLSTM:
         """A teaching LSTM holding the weights of one layer/direction of a fused ``torch.nn.LSTM``.
 
-        torch orders its gate rows (i, f, g, o); the teaching cell orders them (z, z_i, z_f, z_o) = (g, i, f, o).
+        torch orders its gate rows (i, f, g, o); the teaching cell (z, z_i, z_f, z_o) = (g, i, f, o).
         For ``reverse=True`` feed the teaching cell the time-reversed sequence.
         """
         if not isinstance(lstm, nn.LSTM):

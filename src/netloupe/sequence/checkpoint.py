@@ -42,13 +42,16 @@ class SequenceBundle:
 
     @property
     def kind(self) -> str:
-        """"text" (sentences), "signal" ((1, L) beats) or "image-rows" (digits)."""
+        """ "text" (sentences), "signal" ((1, L) beats) or "image-rows" (digits)."""
         return str(self.meta.get("kind", "text" if self.vocab is not None else "signal"))
 
 
 def save_bundle(bundle: SequenceBundle, path: str | Path, half: bool = False) -> Path:
     """Write ``bundle`` to ``path`` atomically (temp file + rename); ``half`` stores float16 weights."""
-    state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in bundle.model.state_dict().items()}
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).cpu()
+        for k, v in bundle.model.state_dict().items()
+    }
     payload = {
         "format": FORMAT,
         "task": bundle.task,

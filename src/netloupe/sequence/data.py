@@ -24,9 +24,9 @@ from .models import PAD_ID, UNK_ID
 
 __all__ = [
     "ECG_LENGTH",
-    "Vocab",
     "MitBihBeats",
     "SlotData",
+    "Vocab",
     "digits_rows",
     "pad_batch",
     "read_ecg200",
@@ -72,7 +72,9 @@ class Vocab:
         return [t for t in tokens if t not in self.index]
 
 
-def pad_batch(sequences: Sequence[Sequence[int]], device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+def pad_batch(
+    sequences: Sequence[Sequence[int]], device: torch.device | str = "cpu"
+) -> tuple[Tensor, Tensor]:
     """Right-pad id lists with ``PAD_ID``: returns ids ``(N, T_max)`` and lengths ``(N,)``."""
     if not sequences or any(len(s) == 0 for s in sequences):
         raise InputError("sequences: every sequence needs at least one token, got an empty one")
@@ -101,7 +103,9 @@ def read_slot_split(folder: str | Path, split: str) -> SlotData:
     tags = [line.split() for line in (root / "seq.out").read_text().splitlines()]
     intents = (root / "label").read_text().splitlines()
     if not (len(words) == len(tags) == len(intents)):
-        raise InputError(f"data: {root} has {len(words)} utterances, {len(tags)} tag lines, {len(intents)} labels")
+        raise InputError(
+            f"data: {root} has {len(words)} utterances, {len(tags)} tag lines, {len(intents)} labels"
+        )
     for i, (w, t) in enumerate(zip(words, tags, strict=True)):
         if len(w) != len(t):
             raise InputError(f"data: {root} line {i + 1} has {len(w)} tokens but {len(t)} tags")
@@ -128,7 +132,7 @@ def read_sentiment(folder: str | Path) -> tuple[list[str], list[int], list[str]]
 
 
 def read_ecg200(folder: str | Path, split: str) -> tuple[Tensor, Tensor]:
-    """ECG200 ``split`` ("TRAIN"/"TEST"): beats ``(N, 1, 96)`` and labels (1 = myocardial infarction, 0 = normal)."""
+    """ECG200 ``split`` ("TRAIN"/"TEST"): beats ``(N, 1, 96)``, labels (1 = infarction, 0 = normal)."""
     path = Path(folder) / f"ECG200_{split.upper()}.txt"
     if not path.is_file():
         raise InputError(f"data: {path} not found (expected the UCR ECG200 text files)")
@@ -163,16 +167,22 @@ def read_mitbih_beats(
         import wfdb
     except ImportError as exc:  # pragma: no cover - optional extra
         raise InputError("record: reading WFDB files needs wfdb; pip install 'netloupe[sequence]'") from exc
-    path = str(Path(record).with_suffix("")) if Path(record).suffix in (".hea", ".dat", ".atr") else str(record)
+    path = (
+        str(Path(record).with_suffix("")) if Path(record).suffix in (".hea", ".dat", ".atr") else str(record)
+    )
     if not Path(path + ".hea").is_file():
         raise InputError(f"record: {path}.hea not found (give the WFDB record path without extension)")
     rec = wfdb.rdrecord(path)
     ann = wfdb.rdann(path, "atr")
     signal = np.asarray(rec.p_signal[:, lead], dtype=np.float64)
     fs = float(rec.fs)
-    lo, hi = int(round(before_s * fs)), int(round(after_s * fs))
+    lo, hi = round(before_s * fs), round(after_s * fs)
     beat_symbols = set("NLRBAaJSVrFejnE/fQ?")
-    keep = [(s, c) for s, c in zip(ann.sample, ann.symbol, strict=True) if c in beat_symbols and s - lo >= 0 and s + hi <= len(signal)]
+    keep = [
+        (s, c)
+        for s, c in zip(ann.sample, ann.symbol, strict=True)
+        if c in beat_symbols and s - lo >= 0 and s + hi <= len(signal)
+    ]
     samples = np.array([s for s, _ in keep], dtype=np.int64)
     idx = samples[:, None] + np.arange(-lo, hi)[None, :]
     windows = signal[idx]

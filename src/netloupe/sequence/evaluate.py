@@ -16,7 +16,6 @@ from typing import Any
 import torch
 
 from ..attribution import ATTRIBUTION_METHODS
-from ..targets import ClassTarget
 from .checkpoint import SequenceBundle, save_bundle
 from .data import digits_rows, read_ecg200, read_mitbih_beats, read_sentiment, tokenize
 from .explain import explain_signal, explain_text, gradcam_over_time
@@ -40,7 +39,7 @@ def _save_fig(fig: Any, path: Path) -> None:
 
 
 def _text_faithfulness(bundle: SequenceBundle, data_dir: Path, method: str, limit: int) -> DeletionCurves:
-    sentences, labels, sources = read_sentiment(data_dir)
+    sentences, _, sources = read_sentiment(data_dir)
     pos: dict[str, int] = {}
     rows = []
     for i, s in enumerate(sources):
@@ -60,8 +59,14 @@ def _text_faithfulness(bundle: SequenceBundle, data_dir: Path, method: str, limi
     def score(out: torch.Tensor) -> torch.Tensor:
         return torch.softmax(out, -1).gather(1, pred[:, None])[:, 0]
 
-    return deletion_vs_random(model.forward_embedded, emb, attr, score, lengths=lengths,  # type: ignore[arg-type]
-                              additional_args=(lengths,))
+    return deletion_vs_random(
+        model.forward_embedded,
+        emb,
+        attr,
+        score,
+        lengths=lengths,  # type: ignore[arg-type]
+        additional_args=(lengths,),
+    )
 
 
 def _signal_faithfulness(bundle: SequenceBundle, x: torch.Tensor, method: str) -> DeletionCurves:
@@ -81,9 +86,13 @@ def _signal_faithfulness(bundle: SequenceBundle, x: torch.Tensor, method: str) -
 
 
 def faithfulness_table(rows: Sequence[tuple[str, str, DeletionCurves]]) -> str:
-    """A Markdown table: task, method, probability after deleting each fraction (attributed / random), AOPC."""
+    """A Markdown table: task, method, probability after each deleted fraction (attributed / random), AOPC."""
     fr = rows[0][2].fractions
-    head = "| task | method | " + " | ".join(f"p @ {f:.0%} deleted (attr / random)" for f in fr) + " | AOPC attr | AOPC random |"
+    head = (
+        "| task | method | "
+        + " | ".join(f"p @ {f:.0%} deleted (attr / random)" for f in fr)
+        + " | AOPC attr | AOPC random |"
+    )
     lines = [head, "|" + "---|" * (len(fr) + 4)]
     for task, method, c in rows:
         cells = " | ".join(f"{a:.3f} / {r:.3f}" for a, r in zip(c.attributed, c.random, strict=True))
@@ -110,8 +119,13 @@ def evaluate_tasks(
     out, models = Path(out_dir), Path(models_dir)
     out.mkdir(parents=True, exist_ok=True)
     root = Path(data_root)
-    folders = {"sentiment": "sentiment-labelled-sentences", "atis": "atis", "ecg200-lstm": "ecg200",
-               "ecg200-cnn": "ecg200", "digits": ""}
+    folders = {
+        "sentiment": "sentiment-labelled-sentences",
+        "atis": "atis",
+        "ecg200-lstm": "ecg200",
+        "ecg200-cnn": "ecg200",
+        "digits": "",
+    }
     scores: dict[str, Any] = {}
     bundles: dict[str, SequenceBundle] = {}
     faith: list[tuple[str, str, DeletionCurves]] = []
@@ -123,16 +137,27 @@ def evaluate_tasks(
         if ship_dir is not None and task in ("sentiment", "digits"):
             name = {"sentiment": "sentiment_lstm.pt", "digits": "digits_rowlstm.pt"}[task]
             save_bundle(res.bundle, Path(ship_dir) / name, half=True)
-        scores[task] = {**{k: round(v, 2) for k, v in res.metrics.items()}, "split": res.split,
-                        "wall_seconds": round(time.perf_counter() - start, 1)}
+        scores[task] = {
+            **{k: round(v, 2) for k, v in res.metrics.items()},
+            "split": res.split,
+            "wall_seconds": round(time.perf_counter() - start, 1),
+        }
         log(f"{task}: {scores[task]}")
     if "sentiment" in bundles:
         for method in ATTRIBUTION_METHODS:
-            faith.append(("sentiment", method, _text_faithfulness(bundles["sentiment"], root / folders["sentiment"], method, 600)))
+            faith.append(
+                (
+                    "sentiment",
+                    method,
+                    _text_faithfulness(bundles["sentiment"], root / folders["sentiment"], method, 600),
+                )
+            )
     x_te = read_ecg200(root / "ecg200", "TEST")[0] if any(t.startswith("ecg200") for t in bundles) else None
     for task in ("ecg200-lstm", "ecg200-cnn"):
         if task in bundles and x_te is not None:
-            methods = [*ATTRIBUTION_METHODS] + (["gradcam"] if isinstance(bundles[task].model, SignalCNN) else [])
+            methods = [*ATTRIBUTION_METHODS] + (
+                ["gradcam"] if isinstance(bundles[task].model, SignalCNN) else []
+            )
             for method in methods:
                 try:
                     faith.append((task, method, _signal_faithfulness(bundles[task], x_te, method)))
@@ -152,13 +177,29 @@ def _write_tables(out: Path, scores: dict[str, Any], faith: list[tuple[str, str,
                 lines.append(f"| {task} | {k} | {v:.2f} | {s['split']} |")
     md = "# Sequence tasks: test scores\n\n" + "\n".join(lines) + "\n"
     if faith:
-        md += ("\n# Faithfulness: deleting top-attributed steps vs random steps\n\n"
-               "Mean probability of the predicted class after replacing a fraction of the steps (tokens: zero "
-               "embedding; ECG samples: 0) chosen by attribution or at random (5 random orders). Lower is better "
-               "for attribution; AOPC = mean drop.\n\n" + faithfulness_table(faith) + "\n")
-        (out / "faithfulness.json").write_text(json.dumps(
-            [{"task": t, "method": m, "fractions": c.fractions, "attributed": c.attributed, "random": c.random}
-             for t, m, c in faith], indent=2) + "\n")
+        md += (
+            "\n# Faithfulness: deleting top-attributed steps vs random steps\n\n"
+            "Mean probability of the predicted class after replacing a fraction of the steps (tokens: zero "
+            "embedding; ECG samples: 0) chosen by attribution or at random (5 random orders). Lower is "
+            "better 
+            "for attribution; AOPC = mean drop.\n\n" + faithfulness_table(faith) + "\n"
+        )
+        (out / "faithfulness.json").write_text(
+            json.dumps(
+                [
+                    {
+                        "task": t,
+                        "method": m,
+                        "fractions": c.fractions,
+                        "attributed": c.attributed,
+                        "random": c.random,
+                    }
+                    for t, m, c in faith
+                ],
+                indent=2,
+            )
+            + "\n"
+        )
     md += f"\nMachine: {platform.machine()} CPU, torch {torch.__version__}, 1 thread.\n"
     (out / "scores.md").write_text(md)
 
@@ -168,16 +209,26 @@ def _figures(out: Path, bundles: dict[str, SequenceBundle], root: Path, log: Log
 
     if "sentiment" in bundles:
         b = bundles["sentiment"]
-        sentences = ["The food was not good, but the service was excellent!", "Worst phone I ever bought, it broke in a week."]
+        sentences = [
+            "The food was not good, but the service was excellent!",
+            "Worst phone I ever bought, it broke in a week.",
+        ]
         parts = []
         for s in sentences:
             e = explain_text(b, s)
-            parts.append(f"<p>{e.label} ({e.probability:.2f})</p>" + tokens_html(e.tokens, e.attribution, unknown=e.unknown))
+            parts.append(
+                f"<p>{e.label} ({e.probability:.2f})</p>"
+                + tokens_html(e.tokens, e.attribution, unknown=e.unknown)
+            )
         (out / "sentiment_tokens.html").write_text("<meta charset='utf-8'>" + "".join(parts))
         tok = torch.tensor([b.vocab.encode(tokenize(sentences[0]))])  # type: ignore[union-attr]
         trace = lstm_states(b.model, tok)
-        fig = plot_state_heatmaps(trace.gates(), tokenize(sentences[0]), units=16,
-                                  title="sentiment BiLSTM, forward direction: gates and states per token")
+        fig = plot_state_heatmaps(
+            trace.gates(),
+            tokenize(sentences[0]),
+            units=16,
+            title="sentiment BiLSTM, forward direction: gates and states per token",
+        )
         _save_fig(fig, out / "sentiment_gates.png")
     if "ecg200-cnn" in bundles:
         x, y = read_ecg200(root / "ecg200", "TEST")
@@ -192,9 +243,14 @@ def _figures(out: Path, bundles: dict[str, SequenceBundle], root: Path, log: Log
                 except Exception as exc:
                     log(f"figure ecg200 {m} skipped: {exc}")
                     continue
-                plot_attribution_trace(e.signal[0], e.attribution, ax=axes[row, col], signed=m != "gradcam",
-                                       title=f"test beat {idx} (truth {_label(bundles, y[idx])}): {e.label} "
-                                             f"{e.probability:.2f}, {m}")
+                plot_attribution_trace(
+                    e.signal[0],
+                    e.attribution,
+                    ax=axes[row, col],
+                    signed=m != "gradcam",
+                    title=f"test beat {idx} (truth {_label(bundles, y[idx])}): {e.label} "
+                    f"{e.probability:.2f}, {m}",
+                )
         fig.tight_layout()
         _save_fig(fig, out / "ecg200_cnn_attribution.png")
         rec = root / "mitbih-record100" / "100"
@@ -208,8 +264,16 @@ def _figures(out: Path, bundles: dict[str, SequenceBundle], root: Path, log: Log
 
             attr = integrated_gradients(model, beats.beats[sel], pred.tolist()).per_step(-1)[:, 0]
             labels = [bundles["ecg200-cnn"].labels[i][:6] for i in pred.tolist()]
-            fig = plot_record_strip(beats.signal, beats.fs, beats.windows[sel], [a.numpy() for a in attr], labels,
-                                    truth=beats.symbols[sel], start_s=0.0, seconds=10.0)
+            fig = plot_record_strip(
+                beats.signal,
+                beats.fs,
+                beats.windows[sel],
+                [a.numpy() for a in attr],
+                labels,
+                truth=beats.symbols[sel],
+                start_s=0.0,
+                seconds=10.0,
+            )
             _save_fig(fig, out / "mitbih100_beats.png")
     if "digits" in bundles:
         import matplotlib.pyplot as plt

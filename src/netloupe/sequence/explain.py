@@ -21,7 +21,14 @@ from .data import tokenize
 from .models import SignalCNN, SlotTagger
 from .targets import IntentTarget, SlotTarget
 
-__all__ = ["SEQUENCE_METHODS", "SignalExplanation", "TextExplanation", "explain_signal", "explain_text", "prepare_signal"]
+__all__ = [
+    "SEQUENCE_METHODS",
+    "SignalExplanation",
+    "TextExplanation",
+    "explain_signal",
+    "explain_text",
+    "prepare_signal",
+]
 
 SEQUENCE_METHODS = [*ATTRIBUTION_METHODS, "gradcam"]
 
@@ -37,7 +44,9 @@ class TextExplanation:
     attribution: Tensor  # (T,) for the predicted class / intent
     method: str
     slots: list[str] | None = None  # predicted BIO tag per token (taggers)
-    slot_attributions: dict[int, Tensor] = field(default_factory=dict)  # position -> (T,) for its predicted tag
+    slot_attributions: dict[int, Tensor] = field(
+        default_factory=dict
+    )  # position -> (T,) for its predicted tag
 
 
 @dataclass
@@ -54,14 +63,20 @@ class SignalExplanation:
 
 def _check_method(method: str, allow_cam: bool) -> None:
     if method not in SEQUENCE_METHODS:
-        raise UnknownMethod(f"method: expected one of {SEQUENCE_METHODS}, got {method!r}{did_you_mean(method, SEQUENCE_METHODS)}")
+        raise UnknownMethod(
+            f"method: expected one of {SEQUENCE_METHODS}, got {method!r}"
+            f"{did_you_mean(method, SEQUENCE_METHODS)}"
+        )
     if method == "gradcam" and not allow_cam:
-        raise MethodNotApplicable("method: gradcam needs a convolutional model with spatial feature maps; "
-                                  "use integrated_gradients, gradient_x_input or occlusion for recurrent models")
+        raise MethodNotApplicable(
+            "method: gradcam needs a convolutional model with spatial feature maps; "
+            "use integrated_gradients, gradient_x_input or occlusion for recurrent models"
+        )
 
 
-def _attribute(method: str, forward: object, inputs: Tensor, targets: object, args: tuple, time_dim: int,
-               steps: int) -> Tensor:
+def _attribute(
+    method: str, forward: object, inputs: Tensor, targets: object, args: tuple, time_dim: int, steps: int
+) -> Tensor:
     fn = ATTRIBUTION_METHODS[method]
     kwargs: dict[str, object] = {"additional_args": args}
     if method == "integrated_gradients":
@@ -72,7 +87,11 @@ def _attribute(method: str, forward: object, inputs: Tensor, targets: object, ar
 
 
 def explain_text(
-    bundle: SequenceBundle, text: str, method: str = "integrated_gradients", steps: int = 32, slots: bool = True
+    bundle: SequenceBundle,
+    text: str,
+    method: str = "integrated_gradients",
+    steps: int = 32,
+    slots: bool = True,
 ) -> TextExplanation:
     """Classify (or tag) ``text`` and attribute the prediction to its tokens.
 
@@ -88,7 +107,8 @@ def explain_text(
     unknown = [t not in bundle.vocab.index for t in tokens]
     if all(unknown):
         raise InputError(
-            f"text: none of the {len(tokens)} words is in the model's vocabulary ({len(bundle.vocab)} words), "
+            f"text: none of the {len(tokens)} words is in the model's vocabulary "
+            f"({len(bundle.vocab)} words), "
             f"so there is nothing to explain; got {text!r}"
         )
     model = bundle.model.eval()
@@ -109,8 +129,16 @@ def explain_text(
         positions = [t for t, name in enumerate(tag_names) if name != "O"] if slots else []
         targets += [SlotTarget(t, pred_tags[t]) for t in positions]
         attr = _attribute(method, fwd, emb, targets, (lengths,), 1, steps)[0]  # (K, T)
-        return TextExplanation(tokens, unknown, bundle.labels[k], float(probs[k]), attr[0].cpu(), method,
-                               slots=tag_names, slot_attributions={p: attr[i + 1].cpu() for i, p in enumerate(positions)})
+        return TextExplanation(
+            tokens,
+            unknown,
+            bundle.labels[k],
+            float(probs[k]),
+            attr[0].cpu(),
+            method,
+            slots=tag_names,
+            slot_attributions={p: attr[i + 1].cpu() for i, p in enumerate(positions)},
+        )
     probs = torch.softmax(out[0], -1)
     k = int(probs.argmax())
     attr = _attribute(method, fwd, emb, ClassTarget(k), (lengths,), 1, steps)[0, 0]
@@ -123,7 +151,9 @@ def prepare_signal(signal: np.ndarray | Tensor, length: int, resample: bool = Fa
     if x.ndim == 1:
         x = x[None]
     if x.ndim != 2 or x.numel() == 0:
-        raise InputError(f"signal: expected one signal of shape (L,) or (channels, L), got shape {tuple(x.shape)}")
+        raise InputError(
+            f"signal: expected one signal of shape (L,) or (channels, L), got shape {tuple(x.shape)}"
+        )
     if not torch.isfinite(x).all():
         raise InputError("signal: contains NaN or infinite values")
     if x.shape[-1] != length:
@@ -133,7 +163,9 @@ def prepare_signal(signal: np.ndarray | Tensor, length: int, resample: bool = Fa
                 "--resample (resample=True) to interpolate it to the model's length"
             )
         grid = np.linspace(0, x.shape[-1] - 1, length)
-        x = torch.tensor(np.stack([np.interp(grid, np.arange(x.shape[-1]), row) for row in x.numpy()]), dtype=torch.float32)
+        x = torch.tensor(
+            np.stack([np.interp(grid, np.arange(x.shape[-1]), row) for row in x.numpy()]), dtype=torch.float32
+        )
     return (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + 1e-8)
 
 
@@ -169,5 +201,7 @@ def gradcam_over_time(model: torch.nn.Module, inputs: Tensor, class_index: int |
 
         result = netloupe.explain(model, inputs, methods=["gradcam"], targets=class_index)
     except (ImportError, AttributeError) as exc:
-        raise MethodNotApplicable("method: gradcam needs netloupe's CAM engine, which is not available") from exc
+        raise MethodNotApplicable(
+            "method: gradcam needs netloupe's CAM engine, which is not available"
+        ) from exc
     return result.maps["gradcam"][:, 0].detach().cpu()

@@ -62,7 +62,9 @@ def run_rnn(rnn: nn.RNNBase, x: Tensor, lengths: Tensor | None) -> tuple[Tensor,
     if lengths is None:
         out, h = rnn(x)
     else:
-        packed = pack_padded_sequence(x, lengths.detach().cpu().clamp(min=1), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(
+            x, lengths.detach().cpu().clamp(min=1), batch_first=True, enforce_sorted=False
+        )
         out, h = rnn(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
     h_n = h[0] if isinstance(h, tuple) else h
@@ -80,12 +82,20 @@ def _pool(out: Tensor, h_n: Tensor, mask: Tensor | None, pool: str, bidirectiona
     return (out * m).sum(1) / m.sum(1).clamp(min=1)
 
 
-def _make_rnn(kind: str, input_size: int, hidden: int, layers: int, bidirectional: bool, dropout: float) -> nn.RNNBase:
+def _make_rnn(
+    kind: str, input_size: int, hidden: int, layers: int, bidirectional: bool, dropout: float
+) -> nn.RNNBase:
     cls = {"lstm": nn.LSTM, "gru": nn.GRU}.get(kind)
     if cls is None:
         raise InputError(f"rnn: expected 'lstm' or 'gru', got {kind!r}")
-    return cls(input_size, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
-               dropout=dropout if layers > 1 else 0.0)
+    return cls(
+        input_size,
+        hidden,
+        num_layers=layers,
+        batch_first=True,
+        bidirectional=bidirectional,
+        dropout=dropout if layers > 1 else 0.0,
+    )
 
 
 class _Configured(nn.Module):
@@ -111,8 +121,17 @@ class TokenClassifier(_Configured):
         rnn: str = "lstm",
     ) -> None:
         super().__init__()
-        self._store(vocab_size=vocab_size, num_classes=num_classes, embed_dim=embed_dim, hidden=hidden,
-                    layers=layers, bidirectional=bidirectional, pool=pool, dropout=dropout, rnn=rnn)
+        self._store(
+            vocab_size=vocab_size,
+            num_classes=num_classes,
+            embed_dim=embed_dim,
+            hidden=hidden,
+            layers=layers,
+            bidirectional=bidirectional,
+            pool=pool,
+            dropout=dropout,
+            rnn=rnn,
+        )
         if pool not in ("max", "mean", "last"):
             raise InputError(f"pool: expected 'max', 'mean' or 'last', got {pool!r}")
         self.pool, self.bidirectional = pool, bidirectional
@@ -152,8 +171,16 @@ class SlotTagger(_Configured):
         rnn: str = "lstm",
     ) -> None:
         super().__init__()
-        self._store(vocab_size=vocab_size, num_slots=num_slots, num_intents=num_intents, embed_dim=embed_dim,
-                    hidden=hidden, layers=layers, dropout=dropout, rnn=rnn)
+        self._store(
+            vocab_size=vocab_size,
+            num_slots=num_slots,
+            num_intents=num_intents,
+            embed_dim=embed_dim,
+            hidden=hidden,
+            layers=layers,
+            dropout=dropout,
+            rnn=rnn,
+        )
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
         self.dropout = nn.Dropout(dropout)
         self.rnn = _make_rnn(rnn, embed_dim, hidden, layers, True, dropout)
@@ -199,9 +226,18 @@ class FeatureLSTM(_Configured):
         patch: int = 1,
     ) -> None:
         super().__init__()
-        self._store(input_size=input_size, num_classes=num_classes, hidden=hidden, layers=layers,
-                    bidirectional=bidirectional, pool=pool, dropout=dropout, channels_first=channels_first, rnn=rnn,
-                    patch=patch)
+        self._store(
+            input_size=input_size,
+            num_classes=num_classes,
+            hidden=hidden,
+            layers=layers,
+            bidirectional=bidirectional,
+            pool=pool,
+            dropout=dropout,
+            channels_first=channels_first,
+            rnn=rnn,
+            patch=patch,
+        )
         self.input_size, self.channels_first, self.patch = input_size, channels_first, patch
         self.pool, self.bidirectional = pool, bidirectional
         self.rnn = _make_rnn(rnn, input_size * patch, hidden, layers, bidirectional, dropout)
@@ -213,7 +249,10 @@ class FeatureLSTM(_Configured):
         x = inputs.transpose(1, 2) if self.channels_first else inputs
         if x.ndim != 3 or x.shape[-1] != self.input_size:
             layout = "(N, C, L)" if self.channels_first else "(N, T, D)"
-            raise InputError(f"inputs: expected {layout} with {self.input_size} features per step, got {tuple(inputs.shape)}")
+            raise InputError(
+                f"inputs: expected {layout} with {self.input_size} features per step, "
+                f"got {tuple(inputs.shape)}"
+            )
         if self.patch > 1:
             if x.shape[1] % self.patch:
                 raise InputError(f"inputs: length must be a multiple of patch={self.patch}, got {x.shape[1]}")
@@ -239,8 +278,13 @@ class SignalCNN(_Configured):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self._store(in_channels=in_channels, num_classes=num_classes, channels=list(channels),
-                    kernels=list(kernels), dropout=dropout)
+        self._store(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            channels=list(channels),
+            kernels=list(kernels),
+            dropout=dropout,
+        )
         blocks: list[nn.Module] = []
         c_in = in_channels
         for c, k in zip(channels, kernels, strict=True):

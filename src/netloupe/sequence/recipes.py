@@ -1,16 +1,13 @@
 """One training recipe per task; each trains from a data path and scores on a written-down test split.
 
-=============  ====================================================  ==========================================
-task           data (read from a path, never copied)                  test split
-=============  ====================================================  ==========================================
-sentiment      UCI Sentiment Labelled Sentences (CC BY 4.0)           every 5th line of each file (600 sentences)
-atis           ATIS, JointBERT layout (LDC origin: research use)      official test (893); dev for model choice
-ecg200-lstm    UCR ECG200                                             official TEST file (100 beats)
-ecg200-cnn     UCR ECG200                                             official TEST file (100 beats)
-digits         scikit-learn digits (UCI optdigits, CC BY 4.0)         the last 450 of the 1,797 images
-=============  ====================================================  ==========================================
+* sentiment — UCI Sentiment Labelled Sentences (CC BY 4.0); test = every 5th line of each file (600).
+* atis — ATIS in the JointBERT layout (LDC origin: research use only); official test (893), dev (500)
+  chooses the epoch.
+* ecg200-lstm, ecg200-cnn — UCR ECG200; official TEST file (100 beats).
+* digits — scikit-learn digits (UCI optdigits, CC BY 4.0); test = the last 450 of the 1,797 images.
 
-Validation data for choosing the epoch always comes from the training part, never from the test split.
+Data are read from a path, never copied. Validation data for choosing the epoch always comes from the
+training part (ATIS: its official dev split), never from the test split.
 """
 
 from __future__ import annotations
@@ -55,7 +52,9 @@ def _data(data_dir: str | Path | None, folder: str) -> Path:
     return root / folder
 
 
-def train_sentiment(data_dir: str | Path | None = None, epochs: int = 12, seed: int = 0, log: Log = None) -> TaskResult:
+def train_sentiment(
+    data_dir: str | Path | None = None, epochs: int = 12, seed: int = 0, log: Log = None
+) -> TaskResult:
     """Many-to-one BiLSTM (max-pooled states) on the 3,000 UCI review sentences."""
     torch.manual_seed(seed)
     sentences, labels, sources = read_sentiment(_data(data_dir, "sentiment-labelled-sentences"))
@@ -84,20 +83,43 @@ def train_sentiment(data_dir: str | Path | None = None, epochs: int = 12, seed: 
             out += model(tok, lengths).argmax(1).tolist()
         return out
 
-    res = fit(model, steps, epochs, lr=2e-3, weight_decay=1e-5, seed=seed, log=log, description="sentiment",
-              validate=lambda: accuracy([labels[i] for i in val_rows], predict(val_rows)))
+    res = fit(
+        model,
+        steps,
+        epochs,
+        lr=2e-3,
+        weight_decay=1e-5,
+        seed=seed,
+        log=log,
+        description="sentiment",
+        validate=lambda: accuracy([labels[i] for i in val_rows], predict(val_rows)),
+    )
     with torch.no_grad():
         acc = accuracy([labels[i] for i in test_rows], predict(test_rows))
-    split = "test = every 5th line (index % 5 == 4) of each of the 3 files: 600 sentences; epoch chosen on 1/9 of the rest"
-    card = ("Sentiment BiLSTM (netloupe). Data: UCI Sentiment Labelled Sentences (Kotzias et al., KDD 2015), "
-            f"CC BY 4.0. {split}. Test accuracy {acc:.1f}%. Lower-cased word tokens; unknown words map to <unk>. "
-            "Short English product/movie/restaurant reviews only; not for clinical or high-stakes use.")
-    bundle = SequenceBundle("sentiment", model, ["negative", "positive"], vocab=vocab,
-                            metrics={"accuracy": acc}, card=card, meta={"kind": "text", "best_epoch": res.best_epoch})
+    split = (
+        "test = every 5th line (index % 5 == 4) of each of the 3 files: 600 sentences; "
+        "epoch chosen on 1/9 of the rest"
+    )
+    card = (
+        "Sentiment BiLSTM (netloupe). Data: UCI Sentiment Labelled Sentences (Kotzias et al., KDD 2015), "
+        f"CC BY 4.0. {split}. Test accuracy {acc:.1f}%. Lower-cased word tokens; unknown words map to <unk>. "
+        "Short English product/movie/restaurant reviews only; not for clinical or high-stakes use."
+    )
+    bundle = SequenceBundle(
+        "sentiment",
+        model,
+        ["negative", "positive"],
+        vocab=vocab,
+        metrics={"accuracy": acc},
+        card=card,
+        meta={"kind": "text", "best_epoch": res.best_epoch},
+    )
     return TaskResult(bundle, {"accuracy": acc, "train_seconds": res.seconds}, split)
 
 
-def train_atis(data_dir: str | Path | None = None, epochs: int = 20, seed: int = 0, log: Log = None) -> TaskResult:
+def train_atis(
+    data_dir: str | Path | None = None, epochs: int = 20, seed: int = 0, log: Log = None
+) -> TaskResult:
     """Joint BiLSTM slot tagger + intent classifier; epoch chosen on the official dev split."""
     torch.manual_seed(seed)
     root = _data(data_dir, "atis")
@@ -118,9 +140,9 @@ def train_atis(data_dir: str | Path | None = None, epochs: int = 20, seed: int =
             gold = torch.full(tok.shape, -100, dtype=torch.long)
             for j, r in enumerate(rows):
                 gold[j, : len(tr_tags[r])] = torch.tensor(tr_tags[r])
-            yield F.cross_entropy(out.slots.flatten(0, 1), gold.flatten(), ignore_index=-100) + F.cross_entropy(
-                out.intent, tr_int[rows]
-            )
+            yield F.cross_entropy(
+                out.slots.flatten(0, 1), gold.flatten(), ignore_index=-100
+            ) + F.cross_entropy(out.intent, tr_int[rows])
 
     def predict(data: object) -> tuple[list[list[str]], list[str]]:
         ids = [vocab.encode(t) for t in data.tokens]  # type: ignore[attr-defined]
@@ -142,20 +164,47 @@ def train_atis(data_dir: str | Path | None = None, epochs: int = 20, seed: int =
     with torch.no_grad():
         tags, intents = predict(test)
     spans = slot_f1(test.tags, tags)
-    metrics = {"slot_f1": spans.f1, "slot_precision": spans.precision, "slot_recall": spans.recall,
-               "intent_accuracy": accuracy(test.intents, intents), "train_seconds": res.seconds,
-               "best_epoch": float(res.best_epoch)}
-    split = "official ATIS test split (893 utterances, Goo et al. 2018); epoch chosen on the official dev split (500)"
-    card = ("ATIS joint BiLSTM slot tagger + intent classifier trained by the user. ATIS is LDC-licensed: "
-            "research use only, do not redistribute these weights. " + split)
-    bundle = SequenceBundle("atis", model, intent_names, vocab=vocab, slot_labels=slot_names,
-                            metrics=metrics, card=card, meta={"kind": "text"})
+    metrics = {
+        "slot_f1": spans.f1,
+        "slot_precision": spans.precision,
+        "slot_recall": spans.recall,
+        "intent_accuracy": accuracy(test.intents, intents),
+        "train_seconds": res.seconds,
+        "best_epoch": float(res.best_epoch),
+    }
+    split = (
+        "official ATIS test split (893 utterances, Goo et al. 2018); "
+        "epoch chosen on the official dev split (500)"
+    )
+    card = (
+        "ATIS joint BiLSTM slot tagger + intent classifier trained by the user. ATIS is LDC-licensed: "
+        "research use only, do not redistribute these weights. " + split
+    )
+    bundle = SequenceBundle(
+        "atis",
+        model,
+        intent_names,
+        vocab=vocab,
+        slot_labels=slot_names,
+        metrics=metrics,
+        card=card,
+        meta={"kind": "text"},
+    )
     return TaskResult(bundle, metrics, split)
 
 
 def _train_signal(
-    model: torch.nn.Module, x: Tensor, y: Tensor, epochs: int, lr: float, seed: int, log: Log, name: str,
-    batch_size: int = 16, augment: bool = True, val_every: int = 5,
+    model: torch.nn.Module,
+    x: Tensor,
+    y: Tensor,
+    epochs: int,
+    lr: float,
+    seed: int,
+    log: Log,
+    name: str,
+    batch_size: int = 16,
+    augment: bool = True,
+    val_every: int = 5,
 ) -> FitResult:
     n_val = len(x) // 5
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
@@ -164,7 +213,9 @@ def _train_signal(
     def steps(gen: torch.Generator) -> Iterator[Tensor]:
         for xb, yb in iterate_tensors(x[tr], y[tr], batch_size, True, gen):
             if augment:  # amplitude scaling and a little noise
-                xb = xb * (1 + 0.1 * torch.randn(len(xb), 1, 1, generator=gen)) + 0.05 * torch.randn(xb.shape, generator=gen)
+                xb = xb * (1 + 0.1 * torch.randn(len(xb), 1, 1, generator=gen)) + 0.05 * torch.randn(
+                    xb.shape, generator=gen
+                )
             yield F.cross_entropy(model(xb), yb)
 
     def validate() -> float:
@@ -190,16 +241,25 @@ def train_ecg200(
     with torch.no_grad():
         acc = accuracy(y_te.tolist(), model(x_te).argmax(1).tolist())
     split = "official UCR ECG200 TEST file (100 beats); epoch chosen on 20 of the 100 TRAIN beats"
-    card = ("ECG200 beat classifier (normal vs myocardial infarction) trained by the user on UCR ECG200 "
-            "(research use; cite Dau et al. 2019 and Olszewski 2001). Inputs: one beat, 96 z-normalised samples. "
-            "Not a medical device.")
-    bundle = SequenceBundle(f"ecg200-{arch}", model, ["normal", "myocardial infarction"],
-                            metrics={"accuracy": acc}, card=card,
-                            meta={"kind": "signal", "length": 96, "best_epoch": res.best_epoch})
+    card = (
+        "ECG200 beat classifier (normal vs myocardial infarction) trained by the user on UCR ECG200 "
+        "(research use; cite Dau et al. 2019 and Olszewski 2001). Inputs: one beat, 96 z-normalised samples. "
+        "Not a medical device."
+    )
+    bundle = SequenceBundle(
+        f"ecg200-{arch}",
+        model,
+        ["normal", "myocardial infarction"],
+        metrics={"accuracy": acc},
+        card=card,
+        meta={"kind": "signal", "length": 96, "best_epoch": res.best_epoch},
+    )
     return TaskResult(bundle, {"accuracy": acc, "train_seconds": res.seconds}, split)
 
 
-def train_digits(data_dir: str | Path | None = None, epochs: int = 40, seed: int = 0, log: Log = None) -> TaskResult:
+def train_digits(
+    data_dir: str | Path | None = None, epochs: int = 40, seed: int = 0, log: Log = None
+) -> TaskResult:
     """An LSTM that reads an 8x8 digit row by row (8 steps of 8 pixels), as in the "MNIST with LSTM" demo."""
     del data_dir  # bundled with scikit-learn
     torch.manual_seed(seed)
@@ -210,23 +270,39 @@ def train_digits(data_dir: str | Path | None = None, epochs: int = 40, seed: int
     with torch.no_grad():
         acc = accuracy(y_te.tolist(), model(x_te).argmax(1).tolist())
     split = "test = the last 450 of scikit-learn's 1,797 digits; epoch chosen on 1/5 of the first 1,347"
-    card = ("Row-by-row digit LSTM (netloupe). Data: scikit-learn digits = UCI Optical Recognition of Handwritten "
-            f"Digits (Alpaydin & Kaynak, 1998), CC BY 4.0. {split}. Test accuracy {acc:.1f}%. Input: (8 rows, 8 pixels) in [0, 1].")
-    bundle = SequenceBundle("digits", model, [str(i) for i in range(10)], metrics={"accuracy": acc}, card=card,
-                            meta={"kind": "image-rows", "best_epoch": res.best_epoch})
+    card = (
+        "Row-by-row digit LSTM (netloupe). Data: scikit-learn digits = UCI Optical Recognition of "
+        "Handwritten "
+        f"Digits (Alpaydin & Kaynak, 1998), CC BY 4.0. {split}. Test accuracy {acc:.1f}%. "
+        "Input: (8 rows, 8 pixels) in [0, 1]."
+    )
+    bundle = SequenceBundle(
+        "digits",
+        model,
+        [str(i) for i in range(10)],
+        metrics={"accuracy": acc},
+        card=card,
+        meta={"kind": "image-rows", "best_epoch": res.best_epoch},
+    )
     return TaskResult(bundle, {"accuracy": acc, "train_seconds": res.seconds}, split)
 
 
 TASKS: dict[str, Callable[..., TaskResult]] = {
     "sentiment": train_sentiment,
     "atis": train_atis,
-    "ecg200-lstm": lambda data_dir=None, epochs=0, seed=0, log=None: train_ecg200(data_dir, "lstm", epochs, seed, log),
-    "ecg200-cnn": lambda data_dir=None, epochs=0, seed=0, log=None: train_ecg200(data_dir, "cnn", epochs, seed, log),
+    "ecg200-lstm": lambda data_dir=None, epochs=0, seed=0, log=None: train_ecg200(
+        data_dir, "lstm", epochs, seed, log
+    ),
+    "ecg200-cnn": lambda data_dir=None, epochs=0, seed=0, log=None: train_ecg200(
+        data_dir, "cnn", epochs, seed, log
+    ),
     "digits": train_digits,
 }
 
 
-def run_task(task: str, data_dir: str | Path | None = None, epochs: int = 0, seed: int = 0, log: Log = None) -> TaskResult:
+def run_task(
+    task: str, data_dir: str | Path | None = None, epochs: int = 0, seed: int = 0, log: Log = None
+) -> TaskResult:
     """Train and score one task by name (see the table in the module docstring)."""
     if task not in TASKS:
         raise InputError(f"task: expected one of {sorted(TASKS)}, got {task!r}{did_you_mean(task, TASKS)}")

@@ -35,7 +35,8 @@ class SlotTarget:
         slots = _slots(outputs)
         if not 0 <= self.position < slots.shape[1] or not 0 <= self.tag < slots.shape[2]:
             raise TargetError(
-                f"SlotTarget: position must be in [0, {slots.shape[1] - 1}] and tag in [0, {slots.shape[2] - 1}], "
+                f"SlotTarget: position must be in [0, {slots.shape[1] - 1}] and tag in "
+                f"[0, {slots.shape[2] - 1}], "
                 f"got position={self.position}, tag={self.tag}"
             )
         return slots[:, self.position, self.tag]

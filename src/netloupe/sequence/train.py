@@ -52,7 +52,7 @@ def iterate_ids(
 
 
 def word_dropout(tokens: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
-    """Replace real tokens by ``<unk>`` with probability ``p`` (teaches the model what to do with OOV words)."""
+    """Replace real tokens by ``<unk>`` with probability ``p`` (teaches what to do with OOV words)."""
     if p <= 0:
         return tokens
     drop = (torch.rand(tokens.shape, generator=generator) < p) & (tokens != PAD_ID)
@@ -83,8 +83,13 @@ def fit(
     best_state: dict[str, Any] | None = None
     best_score, best_epoch, history = float("-inf"), epochs, []
     start = time.perf_counter()
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[note]}"))
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+    )
     with Progress(*columns, transient=True, disable=log is None) as bar:
         task = bar.add_task(description, total=epochs, note="")
         for epoch in range(1, epochs + 1):
@@ -105,13 +110,19 @@ def fit(
                     best_score, best_epoch = score, epoch
                     best_state = copy.deepcopy(model.state_dict())
             history.append(row)
-            bar.update(task, advance=1, note=f"loss {row['loss']:.3f}" + (f" val {row['val']:.2f}" if "val" in row else ""))
+            bar.update(
+                task,
+                advance=1,
+                note=f"loss {row['loss']:.3f}" + (f" val {row['val']:.2f}" if "val" in row else ""),
+            )
     if best_state is not None:
         model.load_state_dict(best_state)
     else:
         best_score = float("nan")
     model.eval()
     if log is not None:
-        log(f"{description}: kept epoch {best_epoch}/{epochs} (validation {best_score:.2f}) "
-            f"in {time.perf_counter() - start:.1f} s")
+        log(
+            f"{description}: kept epoch {best_epoch}/{epochs} (validation {best_score:.2f}) "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
     return FitResult(best_epoch, best_score, time.perf_counter() - start, history)

@@ -36,7 +36,9 @@ def _rgb(v: float) -> tuple[int, int, int]:
     return int(255 * (1 - 0.75 * t)), int(255 * (1 - 0.55 * t)), 255
 
 
-def tokens_rich(tokens: Sequence[str], scores: Tensor | np.ndarray, tags: Sequence[str] | None = None) -> object:
+def tokens_rich(
+    tokens: Sequence[str], scores: Tensor | np.ndarray, tags: Sequence[str] | None = None
+) -> object:
     """A ``rich.text.Text`` with each token on a background coloured by its attribution (tags appended)."""
     from rich.text import Text
 
@@ -51,7 +53,10 @@ def tokens_rich(tokens: Sequence[str], scores: Tensor | np.ndarray, tags: Sequen
 
 
 def tokens_html(
-    tokens: Sequence[str], scores: Tensor | np.ndarray, tags: Sequence[str] | None = None, unknown: Sequence[bool] | None = None
+    tokens: Sequence[str],
+    scores: Tensor | np.ndarray,
+    tags: Sequence[str] | None = None,
+    unknown: Sequence[bool] | None = None,
 ) -> str:
     """Self-contained HTML: one coloured ``<span>`` per token with its score in a tooltip."""
     raw = np.asarray(scores.detach().cpu() if isinstance(scores, Tensor) else scores, dtype=np.float64)
@@ -102,7 +107,9 @@ def plot_attribution_trace(
     ax.add_collection(lc)  # type: ignore[attr-defined]
     lo, hi = y.min(), y.max()
     pad = 0.1 * (hi - lo + 1e-9)
-    ax.fill_between(t, lo - pad, lo - pad + 0.25 * (hi - lo) * np.abs(a), color="#d9534f", alpha=0.35, step="mid")  # type: ignore[attr-defined]
+    ax.fill_between(
+        t, lo - pad, lo - pad + 0.25 * (hi - lo) * np.abs(a), color="#d9534f", alpha=0.35, step="mid"
+    )  # type: ignore[attr-defined]
     ax.set_xlim(t[0], t[-1])  # type: ignore[attr-defined]
     ax.set_ylim(lo - 2 * pad, hi + pad)  # type: ignore[attr-defined]
     ax.set_xlabel("time (s)" if fs else "sample")  # type: ignore[attr-defined]
@@ -137,15 +144,20 @@ def plot_record_strip(
             continue
         grid = np.interp(np.arange(a, b), np.linspace(a, b - 1, len(beat_attr)), _scaled(beat_attr))
         s0, s1 = max(a, lo), min(b, hi)
-        attr[s0 - lo : s1 - lo] = np.where(np.abs(grid[s0 - a : s1 - a]) > np.abs(attr[s0 - lo : s1 - lo]),
-                                           grid[s0 - a : s1 - a], attr[s0 - lo : s1 - lo])
+        attr[s0 - lo : s1 - lo] = np.where(
+            np.abs(grid[s0 - a : s1 - a]) > np.abs(attr[s0 - lo : s1 - lo]),
+            grid[s0 - a : s1 - a],
+            attr[s0 - lo : s1 - lo],
+        )
         mark = lab if truth is None else f"{lab}\n({truth[i]})"
         ax.text((a + b) / 2 / fs, signal[lo:hi].max(), mark, ha="center", va="bottom", fontsize=7)
     plot_attribution_trace(signal[lo:hi], attr, fs=fs, ax=ax)
     ax.set_xticks(ax.get_xticks())
     ax.set_xticklabels([f"{v + start_s:.0f}" for v in ax.get_xticks()])
-    ax.set_title("MIT-BIH record 100, lead MLII: each beat's attribution for its predicted class (truth in brackets)",
-                 fontsize=10)
+    ax.set_title(
+        "MIT-BIH record 100, lead MLII: each beat's attribution for its predicted class (truth in brackets)",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
 
@@ -167,7 +179,10 @@ def plot_state_heatmaps(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    arrays = {k: np.asarray(v.detach().cpu() if isinstance(v, Tensor) else v, dtype=np.float64) for k, v in states.items()}
+    arrays = {
+        k: np.asarray(v.detach().cpu() if isinstance(v, Tensor) else v, dtype=np.float64)
+        for k, v in states.items()
+    }
     arrays = {k: a[0] if a.ndim == 3 else a for k, a in arrays.items()}  # one sequence of a (1, T, H) batch
     first = next(iter(arrays.values()))
     keep = np.arange(first.shape[1])
@@ -179,8 +194,14 @@ def plot_state_heatmaps(
     fig, axes = plt.subplots(1, n, figsize=(min(3.2 * n, 18), 0.25 * len(keep) + 1.8), squeeze=False)
     for ax, (name, a) in zip(axes[0], arrays.items(), strict=True):
         gate = name.split()[0] in ("input", "forget", "output")
-        im = ax.imshow(a[:, keep].T, aspect="auto", cmap="viridis" if gate else "coolwarm",
-                       vmin=0 if gate else -np.abs(a).max(), vmax=1 if gate else np.abs(a).max(), interpolation="nearest")
+        im = ax.imshow(
+            a[:, keep].T,
+            aspect="auto",
+            cmap="viridis" if gate else "coolwarm",
+            vmin=0 if gate else -np.abs(a).max(),
+            vmax=1 if gate else np.abs(a).max(),
+            interpolation="nearest",
+        )
         ax.set_title(name, fontsize=9)
         ax.set_xticks(range(steps))
         ax.set_xticklabels(step_labels if step_labels is not None else range(steps), rotation=70, fontsize=7)
