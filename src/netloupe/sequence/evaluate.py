@@ -181,8 +181,7 @@ def _write_tables(out: Path, scores: dict[str, Any], faith: list[tuple[str, str,
             "\n# Faithfulness: deleting top-attributed steps vs random steps\n\n"
             "Mean probability of the predicted class after replacing a fraction of the steps (tokens: zero "
             "embedding; ECG samples: 0) chosen by attribution or at random (5 random orders). Lower is "
-            "better 
-            "for attribution; AOPC = mean drop.\n\n" + faithfulness_table(faith) + "\n"
+            "better for attribution; AOPC = mean drop.\n\n" + faithfulness_table(faith) + "\n"
         )
         (out / "faithfulness.json").write_text(
             json.dumps(
