@@ -62,7 +62,7 @@ def evaluate(
 @seq_app.command("explain")
 def explain(
     input: str = typer.Argument(
-        ..., help="a sentence (text models) or a signal file .npy/.txt/.csv (ECG models)"
+        ..., help="a sentence (text models); for ECG models a beat file .npy/.txt/.csv or a WFDB record"
     ),
     model: str = typer.Option("sentiment", "--model", "-m", help="shipped model name or checkpoint path"),
     method: str = typer.Option(
@@ -73,6 +73,8 @@ def explain(
     gates: Path | None = typer.Option(
         None, help="text LSTMs: also write a PNG heatmap of gates/states per token"
     ),
+    start: float = typer.Option(0.0, help="WFDB records: first second of the window explained beat by beat"),
+    seconds: float = typer.Option(10.0, help="WFDB records: length of that window in seconds"),
 ) -> None:
     """Explain one input: a sentence -> label (+ slots) with coloured tokens; an ECG beat -> class + plot."""
     from ..sequence.checkpoint import load_bundle
@@ -80,6 +82,8 @@ def explain(
     bundle = load_bundle(model)
     if bundle.kind == "text":
         _explain_text(bundle, input, method, out, gates)
+    elif bundle.kind == "signal" and Path(input).with_suffix(".hea").is_file():
+        _explain_record(bundle, Path(input), method, out, start, seconds)
     elif bundle.kind == "signal":
         _explain_signal(bundle, Path(input), method, out, resample)
     else:
@@ -131,6 +135,36 @@ def _explain_signal(bundle: object, path: Path, method: str, out: Path | None, r
         signed=method != "gradcam",
     )
     _save_figure(fig, target)
+
+
+def _explain_record(
+    bundle: object, path: Path, method: str, out: Path | None, start: float, seconds: float
+) -> None:
+    from collections import Counter
+
+    from ..sequence.explain import explain_record
+    from ..sequence.views import plot_record_strip
+
+    e = explain_record(bundle, path, method=method, start_s=start, seconds=seconds)  # type: ignore[arg-type]
+    sel = slice(e.first, e.first + len(e.labels))
+    counts = ", ".join(f"{k} {v}" for k, v in Counter(e.labels).items())
+    truth = e.beats.symbols[sel]
+    console.print(f"{len(e.labels)} beats between {start:.0f} s and {start + seconds:.0f} s: {counts}")
+    for i, (lab, sym) in enumerate(zip(e.labels, truth, strict=True)):
+        t = e.beats.samples[e.first + i] / e.beats.fs
+        p = float(e.probabilities[i].max())
+        console.print(f"  beat at {t:7.2f} s  annotated {sym}  predicted {lab} (p = {p:.2f})")
+    fig = plot_record_strip(
+        e.beats.signal,
+        e.beats.fs,
+        e.beats.windows[sel],
+        [a.numpy() for a in e.attributions],
+        [lab[:6] for lab in e.labels],
+        truth=truth,
+        start_s=start,
+        seconds=seconds,
+    )
+    _save_figure(fig, out or path.with_name(path.stem + f"_{method}_beats.png"))
 
 
 def _write_atomic(path: Path, text: str) -> None:

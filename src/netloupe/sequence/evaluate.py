@@ -17,8 +17,8 @@ import torch
 
 from ..attribution import ATTRIBUTION_METHODS
 from .checkpoint import SequenceBundle, save_bundle
-from .data import digits_rows, read_ecg200, read_mitbih_beats, read_sentiment, tokenize
-from .explain import explain_signal, explain_text, gradcam_over_time
+from .data import digits_rows, read_ecg200, read_sentiment, tokenize
+from .explain import explain_record, explain_signal, explain_text, gradcam_over_time
 from .faithfulness import DeletionCurves, deletion_vs_random
 from .inspect import lstm_states
 from .models import SignalCNN
@@ -254,23 +254,15 @@ def _figures(out: Path, bundles: dict[str, SequenceBundle], root: Path, log: Log
         _save_fig(fig, out / "ecg200_cnn_attribution.png")
         rec = root / "mitbih-record100" / "100"
         if (rec.parent / "100.hea").is_file():
-            beats = read_mitbih_beats(rec)
-            sel = slice(0, 14)
-            model = bundles["ecg200-cnn"].model
-            with torch.no_grad():
-                pred = model(beats.beats[sel]).argmax(1)
-            from ..attribution import integrated_gradients
-
-            attr = integrated_gradients(model, beats.beats[sel], pred.tolist()).per_step(-1)[:, 0]
-            labels = [bundles["ecg200-cnn"].labels[i][:6] for i in pred.tolist()]
+            r = explain_record(bundles["ecg200-cnn"], rec, seconds=10.0)
+            sel = slice(r.first, r.first + len(r.labels))
             fig = plot_record_strip(
-                beats.signal,
-                beats.fs,
-                beats.windows[sel],
-                [a.numpy() for a in attr],
-                labels,
-                truth=beats.symbols[sel],
-                start_s=0.0,
+                r.beats.signal,
+                r.beats.fs,
+                r.beats.windows[sel],
+                [a.numpy() for a in r.attributions],
+                [lab[:6] for lab in r.labels],
+                truth=r.beats.symbols[sel],
                 seconds=10.0,
             )
             _save_fig(fig, out / "mitbih100_beats.png")

@@ -53,7 +53,7 @@ def _data(data_dir: str | Path | None, folder: str) -> Path:
 
 
 def train_sentiment(
-    data_dir: str | Path | None = None, epochs: int = 12, seed: int = 0, log: Log = None
+    data_dir: str | Path | None = None, epochs: int = 15, seed: int = 0, log: Log = None
 ) -> TaskResult:
     """Many-to-one BiLSTM (max-pooled states) on the 3,000 UCI review sentences."""
     torch.manual_seed(seed)
@@ -70,7 +70,7 @@ def train_sentiment(
     vocab = Vocab.build([tokens[i] for i in fit_rows], min_count=1)
     ids = [vocab.encode(t) for t in tokens]
     y = torch.tensor(labels)
-    model = TokenClassifier(len(vocab), 2, embed_dim=48, hidden=48, pool="max", dropout=0.5)
+    model = TokenClassifier(len(vocab), 2, embed_dim=64, hidden=64, pool="mean", dropout=0.5)
 
     def steps(gen: torch.Generator) -> Iterator[Tensor]:
         for rows, tok, lengths in iterate_ids([ids[i] for i in fit_rows], 32, True, gen):
