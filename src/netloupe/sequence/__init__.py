@@ -4,7 +4,7 @@
   intermediate (gates, cell, hidden) observable; equal to ``torch.nn.RNN`` / ``torch.nn.LSTM``.
 * :mod:`~netloupe.sequence.models` — the trainable models (fused ``nn.LSTM``/``nn.GRU``; a GAP 1-D CNN).
 * :mod:`~netloupe.sequence.recipes` — one recipe per task (sentiment, ATIS, ECG200 LSTM/CNN, digits).
-* :mod:`~netloupe.sequence.explain` — a sentence / beat / recording in, prediction + attribution over time out.
+* :mod:`~netloupe.sequence.explain` — sentence / beat / recording in, prediction + attribution over time out.
 * :mod:`~netloupe.sequence.views` — coloured tokens, attribution along an ECG, gate heatmaps.
 * :mod:`~netloupe.sequence.faithfulness` — deleting top-attributed steps vs random steps.
 """
