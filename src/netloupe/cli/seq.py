@@ -46,6 +46,8 @@ def evaluate(
     task: list[str] = typer.Option([], help="tasks to run (default: all)"),
     ship: Path | None = typer.Option(None, help="also write the shippable models (sentiment, digits) here"),
     seed: int = typer.Option(0),
+    figures_only: bool = typer.Option(False, help="only redraw the figures from the checkpoints in --models"),
+    extra_seeds: int = typer.Option(4, help="further seeds per task (not ATIS) to report the spread"),
 ) -> None:
     """Train every task, score it on its test split, measure faithfulness and draw the figures."""
     from .._paths import shared_data_dir
@@ -55,8 +57,18 @@ def evaluate(
     root = data or shared_data_dir()
     if root is None:
         fail("data: no shared data folder found; pass --data")
-    evaluate_tasks(out, models, root, tasks=task or list(TASKS), seed=seed, ship_dir=ship, log=console.print)
-    console.print(f"wrote {out}/scores.md")
+    evaluate_tasks(
+        out,
+        models,
+        root,
+        tasks=task or list(TASKS),
+        seed=seed,
+        ship_dir=ship,
+        log=console.print,
+        figures_only=figures_only,
+        extra_seeds=extra_seeds,
+    )
+    console.print(f"wrote {out}")
 
 
 @seq_app.command("explain")

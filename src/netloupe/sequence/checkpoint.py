@@ -70,6 +70,7 @@ def save_bundle(bundle: SequenceBundle, path: str | Path, half: bool = False) ->
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

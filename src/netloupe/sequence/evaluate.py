@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from ..attribution import ATTRIBUTION_METHODS
-from .checkpoint import SequenceBundle, save_bundle
+from .checkpoint import SequenceBundle, load_bundle, save_bundle
 from .data import digits_rows, read_ecg200, read_sentiment, tokenize
 from .explain import explain_record, explain_signal, explain_text, gradcam_over_time
 from .faithfulness import DeletionCurves, deletion_vs_random
@@ -108,12 +108,17 @@ def evaluate_tasks(
     seed: int = 0,
     ship_dir: str | Path | None = None,
     log: Log = print,
+    figures_only: bool = False,
+    extra_seeds: int = 4,
 ) -> dict[str, Any]:
     """Train and score ``tasks``; write scores, faithfulness and figures to ``out_dir``.
 
     Args:
         ship_dir: where to also write the float16 weights of the permissively licensed models
             (sentiment, digits) that ship in the package (``src/netloupe/models/data``).
+        figures_only: only redraw the figures from the checkpoints already in ``models_dir``.
+        extra_seeds: also train every task but ATIS with this many further seeds and report the spread
+            (the figures and shipped models use ``seed``).
     """
     torch.set_num_threads(1)
     out, models = Path(out_dir), Path(models_dir)
@@ -128,6 +133,10 @@ def evaluate_tasks(
     }
     scores: dict[str, Any] = {}
     bundles: dict[str, SequenceBundle] = {}
+    if figures_only:
+        bundles = {t: load_bundle(models / f"{t}.pt") for t in tasks if (models / f"{t}.pt").is_file()}
+        _figures(out, bundles, root, log)
+        return {t: b.metrics for t, b in bundles.items()}
     faith: list[tuple[str, str, DeletionCurves]] = []
     for task in tasks:
         start = time.perf_counter()
@@ -142,6 +151,19 @@ def evaluate_tasks(
             "split": res.split,
             "wall_seconds": round(time.perf_counter() - start, 1),
         }
+        if extra_seeds and task != "atis":  # the spread over seeds (ATIS is too slow for this)
+            accs = [res.metrics["accuracy"]]
+            for s in range(seed + 1, seed + 1 + extra_seeds):
+                accs.append(
+                    run_task(task, root / folders[task] if folders[task] else None, seed=s).metrics[
+                        "accuracy"
+                    ]
+                )
+            t = torch.tensor(accs)
+            scores[task]["seeds"] = f"{seed}-{seed + extra_seeds}"
+            scores[task]["accuracy_all_seeds"] = [round(a, 2) for a in accs]
+            scores[task]["accuracy_mean_over_seeds"] = round(float(t.mean()), 2)
+            scores[task]["accuracy_sd_over_seeds"] = round(float(t.std()), 2)
         log(f"{task}: {scores[task]}")
     if "sentiment" in bundles:
         for method in ATTRIBUTION_METHODS:
@@ -173,8 +195,11 @@ def _write_tables(out: Path, scores: dict[str, Any], faith: list[tuple[str, str,
     lines = ["| task | metric | value | split |", "|---|---|---|---|"]
     for task, s in scores.items():
         for k, v in s.items():
-            if k not in ("split", "wall_seconds", "train_seconds", "best_epoch"):
-                lines.append(f"| {task} | {k} | {v:.2f} | {s['split']} |")
+            if k in ("split", "wall_seconds", "train_seconds", "best_epoch", "seeds"):
+                continue
+            shown = ", ".join(f"{a:.2f}" for a in v) if isinstance(v, list) else f"{v:.2f}"
+            label = f"{k} (seeds {s['seeds']})" if "seeds" in k else k
+            lines.append(f"| {task} | {label} | {shown} | {s['split']} |")
     md = "# Sequence tasks: test scores\n\n" + "\n".join(lines) + "\n"
     if faith:
         md += (
@@ -233,22 +258,23 @@ def _figures(out: Path, bundles: dict[str, SequenceBundle], root: Path, log: Log
         x, y = read_ecg200(root / "ecg200", "TEST")
         import matplotlib.pyplot as plt
 
-        methods = ["integrated_gradients", "occlusion", "gradcam"]
-        fig, axes = plt.subplots(2, 3, figsize=(14, 5))
-        for row, idx in enumerate([int((y == 0).nonzero()[0]), int((y == 1).nonzero()[0])]):
-            for col, m in enumerate(methods):
-                try:
-                    e = explain_signal(bundles["ecg200-cnn"], x[idx, 0], method=m)
-                except Exception as exc:
-                    log(f"figure ecg200 {m} skipped: {exc}")
-                    continue
+        beats = [int((y == 0).nonzero()[0]), int((y == 1).nonzero()[0])]
+        done: dict[str, list[Any]] = {}
+        for m in ["integrated_gradients", "occlusion", "gradcam"]:
+            try:
+                done[m] = [explain_signal(bundles["ecg200-cnn"], x[i, 0], method=m) for i in beats]
+            except Exception as exc:  # gradcam needs the CAM engine
+                log(f"figure ecg200 {m} skipped: {exc}")
+        fig, axes = plt.subplots(2, len(done), figsize=(4.6 * len(done), 5), squeeze=False)
+        for col, (m, explanations) in enumerate(done.items()):
+            for row, (idx, e) in enumerate(zip(beats, explanations, strict=True)):
                 plot_attribution_trace(
                     e.signal[0],
                     e.attribution,
                     ax=axes[row, col],
                     signed=m != "gradcam",
-                    title=f"test beat {idx} (truth {_label(bundles, y[idx])}): {e.label} "
-                    f"{e.probability:.2f}, {m}",
+                    title=f"{m}\nbeat {idx}: truth {_label(bundles, y[idx])}, "
+                    f"predicted {_short(e.label)} ({e.probability:.2f})",
                 )
         fig.tight_layout()
         _save_fig(fig, out / "ecg200_cnn_attribution.png")
@@ -290,5 +316,9 @@ def _figures(out: Path, bundles: dict[str, SequenceBundle], root: Path, log: Log
         _save_fig(fig, out / "digits_rowlstm_ig.png")
 
 
+def _short(label: str) -> str:
+    return "MI" if label == "myocardial infarction" else label
+
+
 def _label(bundles: dict[str, SequenceBundle], y: torch.Tensor) -> str:
-    return bundles["ecg200-cnn"].labels[int(y)]
+    return _short(bundles["ecg200-cnn"].labels[int(y)])
