@@ -20,6 +20,6 @@ def test_gradcam_over_time_equals_cam_for_gap_head() -> None:
         feats = model.features(x)  # (N, C, L)
         w = model.fc.weight[torch.tensor([1, 0, 1])]  # (N, C)
         cam = torch.relu(torch.einsum("nc,ncl->nl", w, feats))
-    for i in range(3):
-        r = torch.corrcoef(torch.stack([maps[i], cam[i]]))[0, 1]
-        assert r > 0.999
+    expected = cam / cam.amax(1, keepdim=True).clamp_min(1e-12)  # the engine scales each map to max 1
+    torch.testing.assert_close(maps, expected, atol=1e-4, rtol=1e-3)
+    assert (cam.amax(1) > 0).sum() >= 2  # not a vacuous all-zero comparison

@@ -110,7 +110,7 @@ def explain_text(
     unknown = [t not in bundle.vocab.index for t in tokens]
     if all(unknown):
         raise InputError(
-            f"text: none of the {len(tokens)} words is in the model's vocabulary "
+            f"text: no word of the sentence ({len(tokens)} tokens) is in the model's vocabulary "
             f"({len(bundle.vocab)} words), "
             f"so there is nothing to explain; got {text!r}"
         )
