@@ -81,10 +81,10 @@ def build(ctx: DemoContext) -> ReportSection | None:
 
     fig, axes = plt.subplots(2, len(xs), figsize=(2 * len(xs), 4.2))
     for i in range(len(xs)):
-        axes[0, i].imshow(xs[i], cmap="gray_r")
+        axes[0, i].imshow(xs[i].numpy(), cmap="gray_r")
         axes[0, i].set_title(f"LSTM reads: {int(pred[i])}", fontsize=9)
         m = float(attr[i].abs().max()) or 1.0
-        axes[1, i].imshow(attr[i], cmap="coolwarm", vmin=-m, vmax=m)
+        axes[1, i].imshow(attr[i].numpy(), cmap="coolwarm", vmin=-m, vmax=m)
         for ax in axes[:, i]:
             ax.axis("off")
     fig.tight_layout()

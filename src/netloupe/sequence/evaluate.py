@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from ..attribution import ATTRIBUTION_METHODS
+from ..errors import InputError
 from .checkpoint import SequenceBundle, load_bundle, save_bundle
 from .data import digits_rows, read_ecg200, read_sentiment, tokenize
 from .explain import explain_record, explain_signal, explain_text, gradcam_over_time
@@ -46,7 +47,8 @@ def _text_faithfulness(bundle: SequenceBundle, data_dir: Path, method: str, limi
         pos[s] = pos.get(s, -1) + 1
         if pos[s] % 5 == 4:
             rows.append(i)
-    assert bundle.vocab is not None
+    if bundle.vocab is None:
+        raise InputError(f"model: {bundle.task!r} has no vocabulary; expected a text model")
     ids = [bundle.vocab.encode(tokenize(sentences[i]) or ["<empty>"]) for i in rows[:limit]]
     _, tok, lengths = next(iterate_ids(ids, len(ids), False))
     model = bundle.model
@@ -305,10 +307,10 @@ def _figures(out: Path, bundles: dict[str, SequenceBundle], root: Path, log: Log
         attr = integrated_gradients(model, xs, pred.tolist()).values[:, 0]
         fig, axes = plt.subplots(2, 5, figsize=(10, 4.4))
         for i in range(5):
-            axes[0, i].imshow(xs[i], cmap="gray_r")
+            axes[0, i].imshow(xs[i].numpy(), cmap="gray_r")
             axes[0, i].set_title(f"read row by row: {int(pred[i])}", fontsize=9)
             m = float(attr[i].abs().max())
-            axes[1, i].imshow(attr[i], cmap="coolwarm", vmin=-m, vmax=m)
+            axes[1, i].imshow(attr[i].numpy(), cmap="coolwarm", vmin=-m, vmax=m)
             axes[1, i].set_title("IG per pixel", fontsize=9)
             for ax in axes[:, i]:
                 ax.axis("off")

@@ -126,7 +126,8 @@ def explain_text(
         probs = torch.softmax(out.intent[0], -1)
         k = int(probs.argmax())
         pred_tags = out.slots[0].argmax(-1).tolist()
-        assert bundle.slot_labels is not None
+        if bundle.slot_labels is None:
+            raise InputError(f"model: the tagger checkpoint {bundle.task!r} lacks its slot label names")
         tag_names = [bundle.slot_labels[i] for i in pred_tags]
         targets: list[object] = [IntentTarget(k)]
         positions = [t for t, name in enumerate(tag_names) if name != "O"] if slots else []

@@ -95,7 +95,7 @@ def plot_attribution_trace(
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
 
-    y = np.asarray(signal, dtype=np.float64).reshape(-1)
+    y = np.asarray(signal.detach().cpu() if isinstance(signal, Tensor) else signal, dtype=np.float64).reshape(-1)
     a = _scaled(attribution).reshape(-1) if signed else np.clip(_scaled(attribution).reshape(-1), 0, 1)
     t = np.arange(len(y)) / fs if fs else np.arange(len(y))
     fig = None
