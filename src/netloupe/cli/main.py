@@ -18,6 +18,8 @@ _COMMAND_MODULES = [
     "demo",
     "bench",
     "serve",
+    "medical", "audit",
+    "internals",
     "seq",
 ]
 
