@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "medical", "audit",
     "internals",
     "run",
+    "seq",
 ]
 
 app = typer.Typer(
