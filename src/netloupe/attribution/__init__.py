@@ -1,20 +1,25 @@
 """Input-level attribution: which input elements (pixels, tokens, time steps) drive a target score.
 
-Every method takes ``(forward, inputs, targets)`` with the same target objects as the CAM engine and
-returns an :class:`Attribution` whose ``values`` have shape ``(N, K, *inputs.shape[1:])``.
+Sequence tools (gradient x input, Integrated Gradients, occlusion) take ``(forward, inputs, targets)`` with
+the same target objects as the CAM engine and return an :class:`Attribution` whose ``values`` have shape
+``(N, K, *inputs.shape[1:])``; guided backpropagation and Guided Grad-CAM serve images.
 """
 
 from __future__ import annotations
 
 from ._core import Attribution, rnn_backward_safe
 from .gradient import gradient_x_input, input_gradients
+from .guided import GUIDED_ACTIVATIONS, guided_backprop, guided_gradcam
 from .integrated_gradients import integrated_gradients
 from .occlusion import occlusion
 
 __all__ = [
     "ATTRIBUTION_METHODS",
+    "GUIDED_ACTIVATIONS",
     "Attribution",
     "gradient_x_input",
+    "guided_backprop",
+    "guided_gradcam",
     "input_gradients",
     "integrated_gradients",
     "occlusion",

@@ -17,6 +17,7 @@ _COMMAND_MODULES = [
     "explain",
     "demo",
     "seq",
+    "bench",
 ]
 
 app = typer.Typer(

@@ -19,6 +19,7 @@ __all__ = ["SECTION_MODULES", "DemoContext", "run_demo"]
 SECTION_MODULES: list[str] = [
     "netloupe.demo.section_explain",
     "netloupe.demo.section_sequence",
+    "netloupe.demo.section_benchmarks",
 ]
 
 
