@@ -18,6 +18,8 @@ _COMMAND_MODULES = [
     "demo",
     "seq",
     "bench",
+    "caption",
+    "har",
 ]
 
 app = typer.Typer(
