@@ -13,8 +13,8 @@ from netloupe.errors import InputError
 
 def test_bleu_hand_computed_single_pair() -> None:
     # candidate "the cat sat on the mat" vs reference "the cat is on the mat"
-    cand = "the cat sat on the mat".split()
-    ref = "the cat is on the mat".split()
+    cand = ["the", "cat", "sat", "on", "the", "mat"]
+    ref = ["the", "cat", "is", "on", "the", "mat"]
     stats, c, r = ngram_precisions([cand], [[ref]])
     # unigrams: the x2, cat, on, mat match (5/6); bigrams: the-cat, on-the, the-mat (3/5);
     # trigrams: on-the-mat (1/4); 4-grams: 0/3

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ..errors import InputError
 
-__all__ = ["CaptionRow", "MIN_SIDE", "encode_images", "load_image", "read_captions"]
+__all__ = ["MIN_SIDE", "CaptionRow", "encode_images", "load_image", "read_captions"]
 
 #: Smallest image side accepted (the encoder's 7x7 map comes from a 224x224 input; tiny images are noise).
 MIN_SIDE = 32
@@ -103,7 +103,7 @@ def encode_images(
     starts = list(range(0, len(files), batch_size))
     for s in track(starts, description="encoding images", transient=True):
         batch = torch.stack([preprocess(load_image(f)) for f in files[s : s + batch_size]])  # type: ignore[operator]
-        out.append(encoder.forward_features(batch).mean((2, 3)))
+        out.append(encoder.forward_features(batch).mean((2, 3)))  # type: ignore[operator]
     feats = torch.cat(out)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

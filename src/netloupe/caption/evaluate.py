@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,7 +104,7 @@ def evaluate_captioner(
         "words": n_words,
     }
     for j, (r, expl) in enumerate(examples):
-        fig = strip_figure(expl, box=box)
+        fig: Any = strip_figure(expl, box=box)
         fig.suptitle(f"{r.image_id} ({r.modality}, {r.plane}, {r.region}) | author: {r.caption[:90]}", fontsize=8)
         _save(fig, out / f"strip_{j}.png")
 

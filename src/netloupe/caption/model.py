@@ -91,7 +91,7 @@ class Captioner(nn.Module):
         """Pooled encoder features (N, D) of preprocessed ``images`` (N, 3, H, W)."""
         if images.ndim != 4 or images.shape[1] != 3:
             raise InputError(f"images: expected (N, 3, H, W) preprocessed images, got {tuple(images.shape)}")
-        return self.encoder.forward_features(images).mean((2, 3))
+        return self.encoder.forward_features(images).mean((2, 3))  # type: ignore[operator]
 
     @torch.no_grad()
     def generate(
@@ -118,6 +118,8 @@ class WordScorer(nn.Module):
     def __init__(self, captioner: Captioner, prefixes: Tensor, lengths: Tensor) -> None:
         super().__init__()
         self.captioner = captioner
+        self.prefixes: Tensor
+        self.lengths: Tensor
         self.register_buffer("prefixes", prefixes.long())
         self.register_buffer("lengths", lengths.long())
 

@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,9 @@ def _split(rows: list[CaptionRow], name: str) -> list[int]:
     return [i for i, r in enumerate(rows) if r.split == name]
 
 
-def greedy_captions(decoder: CaptionDecoder, vocab: CaptionVocab, feats: torch.Tensor, beam: int = 1) -> list[list[str]]:
+def greedy_captions(
+    decoder: CaptionDecoder, vocab: CaptionVocab, feats: torch.Tensor, beam: int = 1
+) -> list[list[str]]:
     """Decode pooled features (N, D) into word lists (greedy, or beam search when ``beam > 1``)."""
     from .decode import beam_search, greedy_decode
 
@@ -69,7 +71,9 @@ def greedy_captions(decoder: CaptionDecoder, vocab: CaptionVocab, feats: torch.T
         hyps = greedy_decode(decoder.step, state, vocab.bos_id, vocab.eos_id, MAX_WORDS)
     else:
         hyps = [
-            beam_search(decoder.step, tuple(s[i : i + 1] for s in state), vocab.bos_id, vocab.eos_id, beam, MAX_WORDS)[0]
+            beam_search(
+                decoder.step, tuple(s[i : i + 1] for s in state), vocab.bos_id, vocab.eos_id, beam, MAX_WORDS
+            )[0]
             for i in range(feats.shape[0])
         ]
     return [vocab.decode(h.tokens) for h in hyps]
@@ -140,7 +144,7 @@ def train_captioner(
     return TrainedCaptioner(decoder, vocab, rows, feats, history, time.perf_counter() - start)
 
 
-def field_accuracy(captions: list[str | list[str]], rows: list[CaptionRow]) -> dict[str, float]:
+def field_accuracy(captions: Sequence[str | list[str]], rows: list[CaptionRow]) -> dict[str, float]:
     """Share of rows whose caption names the right modality, plane and region (unnamed counts as wrong).
 
     Plane is scored only on rows whose metadata plane is Axial, Coronal or Sagittal. Also returns how often
@@ -148,7 +152,11 @@ def field_accuracy(captions: list[str | list[str]], rows: list[CaptionRow]) -> d
     """
     fields = [caption_fields(c) for c in captions]
     out: dict[str, float] = {}
-    truth = {"modality": [r.modality for r in rows], "plane": [r.plane for r in rows], "region": [r.region for r in rows]}
+    truth = {
+        "modality": [r.modality for r in rows],
+        "plane": [r.plane for r in rows],
+        "region": [r.region for r in rows],
+    }
     for key, values in truth.items():
         keep = [i for i, v in enumerate(values) if key != "plane" or v in ("Axial", "Coronal", "Sagittal")]
         out[f"{key}_acc"] = 100.0 * sum(fields[i][key] == values[i] for i in keep) / max(1, len(keep))
@@ -195,7 +203,7 @@ def load_captioner(path: str | Path) -> CaptionBundle:
         raise ModelLoadError(f"model: captioner checkpoint {p} not found; train one with `netloupe caption-train`")
     try:
         payload = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+    except Exception as exc:
         raise ModelLoadError(f"model: {p} is not a readable checkpoint ({exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelLoadError(f"model: {p} is not a netloupe captioner (format {FORMAT!r})")

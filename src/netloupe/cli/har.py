@@ -22,7 +22,7 @@ def _folder(data: Path | None, name: str) -> Path:
     root = shared_data_dir()
     if root is None or not (root / name).is_dir():
         fail(f"data: pass the {name} folder explicitly")
-    return root / name  # type: ignore[operator]
+    return root / name
 
 
 @har_app.command("train")

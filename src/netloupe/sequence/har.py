@@ -78,7 +78,7 @@ def read_tug_recording(
     if not p.is_file():
         raise InputError(f"path: sensor file {p} not found")
     opener = gzip.open if p.suffix == ".gz" else open
-    with opener(p, "rt") as fh:  # type: ignore[operator]
+    with opener(p, "rt") as fh:
         header = fh.readline().strip().split(",")
         need = [*TUG_CHANNELS, "timestamp", "label"]
         missing = [c for c in need if c not in header]

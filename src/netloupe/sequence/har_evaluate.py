@@ -56,7 +56,7 @@ def _explain_tug(res: HarResult, out: Path, arch: str, seed: int) -> dict[str, o
             }
         ig = attribute_time_channel(model, xs[:1], targets[:1], "integrated_gradients")
         curve = attribute_time_channel(model, xs[:1], targets[:1], "gradcam")[0, 0] if arch == "cnn" else None
-        prob = float(torch.softmax(model(xs[:1]), -1)[0, k])
+        prob = float(torch.softmax(model(xs[:1]).detach(), -1)[0, k])
         fig = signal_figure(xs[0], ig[0], channels, f"tug-{arch}: {name} (p={prob:.2f}), |Integrated Gradients| "
                             "per channel and sample (z-scored signals)", curve=curve)
         _save(fig, out / f"tug_{arch}_{name.lower()}.png")
@@ -105,7 +105,7 @@ def _markdown(results: dict[str, object]) -> str:
     for task, entry in results.items():
         if not isinstance(entry, dict) or "explanations" not in entry:
             continue
-        for cls, e in entry["explanations"].items():  # type: ignore[union-attr]
+        for cls, e in entry["explanations"].items():
             for method, v in e.items():
                 if not isinstance(v, dict):
                     continue

@@ -79,7 +79,11 @@ def train_har(
         cut = int(0.8 * len(x_all))
         x_tr, y_tr, x_va, y_va = x_all[:cut], y_all[:cut], x_all[cut:], y_all[cut:]
         labels, channels = UCI_LABELS, UCI_CHANNELS
-        split = {"train": ["official train, first 80 %"], "val": ["official train, last 20 %"], "test": ["official test"]}
+        split = {
+            "train": ["official train, first 80 %"],
+            "val": ["official train, last 20 %"],
+            "test": ["official test"],
+        }
     mean, std = x_tr.mean((0, 2), keepdim=True), x_tr.std((0, 2), keepdim=True).clamp_min(1e-6)
 
     def norm(x: Tensor) -> Tensor:
