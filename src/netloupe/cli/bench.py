@@ -40,10 +40,10 @@ def bench_command(
         dev,
         repeats,
         [m for m in scorecam.split(",") if m],
-        log=lambda s: console.print(s, highlight=False),
+        log=lambda s: console.print(s, highlight=False, markup=False),
     )
     memory = (
-        memory_rows(model_list, memory_batch, dev, log=lambda s: console.print(s, highlight=False))
+        memory_rows(model_list, memory_batch, dev, log=lambda s: console.print(s, highlight=False, markup=False))
         if memory_batch
         else []
     )

@@ -20,6 +20,9 @@ _COMMAND_MODULES = [
     "bench",
     "caption",
     "har",
+    "serve",
+    "medical", "audit",
+    "internals",
 ]
 
 app = typer.Typer(
