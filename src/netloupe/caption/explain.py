@@ -104,11 +104,16 @@ def locate_watermark(images: np.ndarray, band: float = 0.2, sigma: float = 4.0, 
 
 
 def energy_share(maps: Tensor, box: tuple[int, int, int, int]) -> Tensor:
-    """Share of each map's total (non-negative) energy inside ``box``: sum_box M / sum M, per map (..., H, W)."""
+    """Share of each map's total (non-negative) energy inside ``box``: sum_box M / sum M, per map (..., H, W).
+
+    Computed by :func:`netloupe.evaluation.energy.energy_share`; a map with no energy counts as 0 (not NaN).
+    """
+    from ..evaluation.energy import box_mask
+    from ..evaluation.energy import energy_share as _share
+
     top, bottom, left, right = box
-    m = maps.clamp_min(0)
-    total = m.sum((-2, -1)).clamp_min(1e-12)
-    return m[..., top:bottom, left:right].sum((-2, -1)) / total
+    mask = box_mask(tuple(maps.shape[-2:]), [(left, top, right, bottom)])[0]
+    return torch.nan_to_num(_share(maps, mask, spatial=2), nan=0.0)
 
 
 def strip_figure(expl: CaptionExplanation, per_row: int = 8, box: tuple[int, int, int, int] | None = None) -> object:
