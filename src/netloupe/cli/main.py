@@ -16,12 +16,16 @@ from ._console import print_error
 _COMMAND_MODULES = [
     "explain",
     "demo",
-    "bench",
-    "serve",
-    "medical", "audit",
+    "localize",
+    "medical",
+    "audit",
     "internals",
-    "run",
     "seq",
+    "caption",
+    "har",
+    "serve",
+    "run",
+    "bench",
 ]
 
 app = typer.Typer(
