@@ -16,7 +16,6 @@ from ._console import print_error
 _COMMAND_MODULES = [
     "explain",
     "demo",
-    "localize",
     "medical",
     "audit",
     "internals",
