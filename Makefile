@@ -26,6 +26,10 @@ test: $(STAMP)  ## the default test suite (what CI runs)
 evaluate: $(STAMP)  ## slow real-data tests and evaluations (need ../shared/data)
 	$(PY) -m pytest -m slow
 
+bench: $(STAMP)  ## netloupe vs pytorch-grad-cam, TorchCAM, Captum (CPU table under results/benchmarks)
+	$(VENV)/bin/netloupe bench --models resnet50,efficientnet-lite0 --batches 1,8 --scorecam efficientnet-lite0 \
+		--memory-batch 16 --repeats 3 --device cpu --out results/benchmarks
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 

@@ -6,7 +6,6 @@ Run as ``python -m netloupe.bench.memory '<json case>'``; prints one JSON line.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 
 import torch
@@ -15,10 +14,18 @@ from .peers import make_runner
 from .suite import build_model
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * resource.getpagesize() / 2**20
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB -> MB
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 
 def measure(case: dict[str, object]) -> dict[str, float]:
@@ -46,10 +53,10 @@ def measure(case: dict[str, object]) -> dict[str, float]:
         run(x, classes)
         torch.cuda.synchronize()
         return {"peak_mb": torch.cuda.max_memory_allocated() / 2**20 - base}
-    base = _rss_mb()
+    _reset_peak_rss()
+    base = _status_mb("VmRSS")
     run(x, classes)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"peak_mb": max(0.0, peak - base)}
+    return {"peak_mb": max(0.0, _status_mb("VmHWM") - base)}
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from torch import nn
 
 from .peers import LIBRARIES, make_runner
 
-__all__ = ["BenchRow", "build_model", "run_suite", "write_results"]
+__all__ = ["BenchRow", "build_model", "load_rows", "memory_rows", "run_suite", "write_results"]
 
 GRADIENT_FIVE = ["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam"]
 
@@ -206,6 +206,13 @@ def memory_rows(
                 out.append({**case, "peak_extra_mb": round(result["peak_mb"], 1)})
                 log(f"memory {model_name} b{batch} [{library}]: +{result['peak_mb']:.0f} MB")
     return out
+
+
+def load_rows(path: Path) -> list[BenchRow]:
+    """Timing rows of an earlier run (to re-measure memory only)."""
+    if not path.is_file():
+        raise FileNotFoundError(2, "No earlier benchmark results", str(path))
+    return [BenchRow(**row) for row in json.loads(path.read_text())["rows"]]
 
 
 def write_results(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -27,27 +28,35 @@ def bench_command(
     ] = "resnet18",
     memory_batch: Annotated[int, typer.Option(help="Batch for the peak-memory rows (0: skip).")] = 32,
     repeats: Annotated[int, typer.Option(min=1)] = 3,
+    timing: Annotated[bool, typer.Option(help="Time the cases (--no-timing keeps the rows already in --out).")] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda.")] = "auto",
 ) -> None:
     """Time every case for every library and write the table."""
-    from ..bench import memory_rows, run_suite, write_results
+    from ..bench import load_rows, memory_rows, run_suite, write_results
 
     dev = parse_device(device)
     model_list = [m for m in models.split(",") if m]
-    rows = run_suite(
-        model_list,
-        [int(b) for b in batches.split(",") if b],
-        dev,
-        repeats,
-        [m for m in scorecam.split(",") if m],
-        log=lambda s: console.print(s, highlight=False, markup=False),
-    )
+    if not timing:
+        rows = load_rows(out / f"{dev.type}.json")
+    else:
+        rows = run_suite(
+            model_list,
+            [int(b) for b in batches.split(",") if b],
+            dev,
+            repeats,
+            [m for m in scorecam.split(",") if m],
+            log=lambda s: console.print(s, highlight=False, markup=False),
+        )
     memory = (
         memory_rows(model_list, memory_batch, dev, log=lambda s: console.print(s, highlight=False, markup=False))
         if memory_batch
         else []
     )
-    md = write_results(rows, memory, out, dev, "netloupe bench " + " ".join(sys.argv[2:]))
+    command = "netloupe bench " + " ".join(sys.argv[2:])
+    if not timing:  # keep saying which command produced the timing rows
+        previous = json.loads((out / f"{dev.type}.json").read_text())["meta"]["command"].split(" ; memory: ")[0]
+        command = f"{previous} ; memory: {command}"
+    md = write_results(rows, memory, out, dev, command)
     console.print(f"wrote {md}", highlight=False)
 
 
