@@ -48,7 +48,9 @@ def test_pairwise_iou_shape_and_values() -> None:
 
 
 def test_validate_boxes() -> None:
-    boxes = torch.tensor([[0.0, 0, 10, 10], [5, 5, 4, 9], [-3, 0, 5, 5], [0, 0, 10.3, 10], [float("nan"), 0, 1, 1]])
+    boxes = torch.tensor(
+        [[0.0, 0, 10, 10], [5, 5, 4, 9], [-3, 0, 5, 5], [0, 0, 10.3, 10], [float("nan"), 0, 1, 1]]
+    )
     assert validate_boxes(boxes, 10, 10).tolist() == [True, False, False, True, False]
 
 

@@ -42,7 +42,8 @@ def test_topk_correct() -> None:
 
 
 def test_localization_accumulator_errors() -> None:
-    # four samples: (top1 right, box right), (top1 wrong but top5 right, box right), (right, box wrong), (wrong, wrong)
+    # four samples: (top1 right, box right), (top1 wrong but top5 right, box right),
+    # (top1 right, box wrong), (wrong, box right)
     logits = torch.zeros(4, 10)
     logits[0, 3] = 5
     logits[1, 7] = 5

@@ -36,7 +36,9 @@ def test_mask_iou_and_best_threshold() -> None:
     gt = _mask(10, 10, slice(0, 10), slice(0, 5))
     assert mask_iou(gt, gt).item() == 1.0
     assert mask_iou(_mask(10, 10, slice(0, 5), slice(0, 5)), gt).item() == 0.5
-    assert mask_iou(torch.zeros(10, 10, dtype=torch.bool), torch.zeros(10, 10, dtype=torch.bool)).item() == 0.0
+    assert (
+        mask_iou(torch.zeros(10, 10, dtype=torch.bool), torch.zeros(10, 10, dtype=torch.bool)).item() == 0.0
+    )
     # a ramp over columns: best threshold keeps exactly columns 0..4
     ramp = torch.linspace(1, 0, 10).expand(10, 10).clone()  # col 0 = 1 ... col 9 = 0
     iou, thr = best_threshold_iou(ramp[None], gt[None])
@@ -67,8 +69,11 @@ def test_pxap_hand_computed() -> None:
     c = acc.curves()
     # τ <= 0.56: TP 2, FP 1 -> P 2/3, R 1; 0.57..0.62: TP 1, FP 1 -> P 1/2, R 1/2; 0.63..0.99: P 1, R 1/2
     assert c["precision"][0].item() == pytest.approx(2 / 3)
-    assert c["recall"][56].item() == 1.0 and c["recall"][57].item() == 0.5
-    assert c["precision"][57].item() == 0.5 and c["precision"][62].item() == 0.5 and c["precision"][63].item() == 1.0
+    assert c["recall"][56].item() == 1.0
+    assert c["recall"][57].item() == 0.5
+    assert c["precision"][57].item() == 0.5
+    assert c["precision"][62].item() == 0.5
+    assert c["precision"][63].item() == 1.0
     # PxAP = Σ P(τ_k)(R_k - R_{k+1}) = (2/3)(1 - 1/2) at τ=0.56 + 1 * (1/2 - 0) at τ=0.99
     assert acc.compute()["pxap"] == pytest.approx(2 / 3 * 0.5 + 0.5)
     # PIoU: τ <= 0.56: 2/3; 0.57..0.62: 1/3; 0.63..0.99: 1/2

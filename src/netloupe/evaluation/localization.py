@@ -52,7 +52,8 @@ def best_box_iou(pred_boxes: Tensor, gt_boxes: Tensor, gt_valid: Tensor | None =
     pred = pred_boxes if pred_boxes.ndim == 3 else pred_boxes.unsqueeze(1)
     if pred.shape[0] != gt_boxes.shape[0] or pred.shape[-1] != 4:
         raise InputError(
-            f"pred_boxes: expected (N, 4) or (N, K, 4) with N={gt_boxes.shape[0]}, got {tuple(pred_boxes.shape)}"
+            f"pred_boxes: expected (N, 4) or (N, K, 4) with N={gt_boxes.shape[0]}, "
+            f"got {tuple(pred_boxes.shape)}"
         )
     gt = torch.nan_to_num(gt_boxes.to(pred.device).float())
     iou = box_iou(pred.float()[:, :, None, :], gt[:, None, :, :])  # (N, K, M)
@@ -214,7 +215,7 @@ def _best_iou_per_threshold(boxes: Tensor, areas: Tensor, gt: Tensor, gt_valid: 
 
 
 def _argmax_points(maps: Tensor) -> tuple[Tensor, Tensor]:
-    n, h, w = maps.shape
+    n, _h, w = maps.shape
     flat = maps.reshape(n, -1).float().argmax(1)  # first maximum in row-major order
     return flat // w, flat % w
 
@@ -262,7 +263,9 @@ def pointing_game_hits(
     h, w = maps.shape[-2:]
     r = torch.arange(h, device=maps.device, dtype=torch.float32)
     c = torch.arange(w, device=maps.device, dtype=torch.float32)
-    d2 = (r[None, :, None] - rows.float()[:, None, None]) ** 2 + (c[None, None, :] - cols.float()[:, None, None]) ** 2
+    d2 = (r[None, :, None] - rows.float()[:, None, None]) ** 2 + (
+        c[None, None, :] - cols.float()[:, None, None]
+    ) ** 2
     d2 = torch.where(masks, d2, torch.full_like(d2, float("inf")))
     return d2.flatten(1).amin(1) <= tolerance**2
 

@@ -35,7 +35,9 @@ def energy_in_mask(maps: Tensor, masks: Tensor) -> Tensor:
     pos = m.clamp(min=0)
     total = pos.flatten(1).sum(1)
     inside = (pos * k).flatten(1).sum(1)
-    return torch.where(total > 0, inside / total.clamp(min=torch.finfo(total.dtype).tiny), torch.zeros_like(total))
+    return torch.where(
+        total > 0, inside / total.clamp(min=torch.finfo(total.dtype).tiny), torch.zeros_like(total)
+    )
 
 
 def mask_iou(pred: Tensor, masks: Tensor) -> Tensor:
