@@ -229,7 +229,10 @@ def component_boxes(
     """
     flat, lead = _as_maps(masks, "masks")
     b, h, w = flat.shape
-    labels = connected_components(flat, connectivity, backend).reshape(b, h * w)
+    if backend == "scipy" or (backend == "auto" and flat.device.type == "cpu" and _has_scipy()):
+        boxes, areas = _component_boxes_scipy(flat.bool(), connectivity)
+        return boxes.reshape(*lead, *boxes.shape[1:]), areas.reshape(*lead, areas.shape[1])
+    labels = connected_components(flat, connectivity, "torch").reshape(b, h * w)
     dev = labels.device
     slots = int(labels.max().item()) + 1 if labels.numel() else 1
     glob = (labels + torch.arange(b, device=dev)[:, None] * slots).flatten()
@@ -250,6 +253,33 @@ def component_boxes(
     )
     boxes = torch.where((areas > 0)[..., None], boxes, torch.zeros_like(boxes)).float()
     return boxes.reshape(*lead, k, 4), areas.reshape(*lead, k)
+
+
+def _component_boxes_scipy(fg: Tensor, connectivity: int) -> tuple[Tensor, Tensor]:
+    """scipy path of :func:`component_boxes`: ``ndimage.label`` + ``find_objects`` per mask (C loops)."""
+    import numpy as np
+    from scipy import ndimage
+
+    structure = np.ones((3, 3), bool) if connectivity == 8 else ndimage.generate_binary_structure(2, 1)
+    arr = fg.cpu().numpy()
+    per_mask: list[tuple[np.ndarray, np.ndarray]] = []
+    for i in range(arr.shape[0]):
+        labels, n = ndimage.label(arr[i], structure=structure)
+        if n == 0:
+            per_mask.append((np.zeros((0, 4)), np.zeros(0, dtype=np.int64)))
+            continue
+        objs = ndimage.find_objects(labels)
+        bx = np.array([[sl[1].start, sl[0].start, sl[1].stop, sl[0].stop] for sl in objs], dtype=np.float64)
+        ar = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+        order = np.argsort(-ar, kind="stable")
+        per_mask.append((bx[order], ar[order]))
+    k = max(1, max(len(a) for _, a in per_mask))
+    boxes = np.zeros((arr.shape[0], k, 4), dtype=np.float32)
+    areas = np.zeros((arr.shape[0], k), dtype=np.int64)
+    for i, (bx, ar) in enumerate(per_mask):
+        boxes[i, : len(ar)] = bx
+        areas[i, : len(ar)] = ar
+    return torch.from_numpy(boxes).to(fg.device), torch.from_numpy(areas).to(fg.device)
 
 
 def mask_to_box(masks: Tensor) -> Tensor:

@@ -82,22 +82,27 @@ def randomizable_layers(model: nn.Module) -> list[str]:
 
 
 def _reinit(module: nn.Module, generator: torch.Generator) -> None:
-    """Re-draw a module's own parameters: its ``reset_parameters`` (the layer's initialiser) under a
-    fixed seed, or for modules without one, a normal draw with the parameter's own mean and std."""
-    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        reset = getattr(module, "reset_parameters", None)
-        if callable(reset):
-            reset()
-            if isinstance(module, nn.modules.batchnorm._NormBase) and module.affine:
-                # BatchNorm's reset gives weight 1, bias 0: draw them instead so that the layer changes
-                nn.init.normal_(module.weight, 1.0, 0.5)
-                nn.init.normal_(module.bias, 0.0, 0.5)
-            return
-        for p in module.parameters(recurse=False):
-            std = float(p.std()) if p.numel() > 1 else 1.0
-            p.copy_(torch.randn(p.shape, dtype=p.dtype).to(p.device) * (std or 1.0) + float(p.mean()))
+    """Re-draw the parameters of a module and of all its submodules: each one's ``reset_parameters``
+    (the layer's own initialiser) under a seed drawn from ``generator``; BatchNorm-like affine weights
+    are drawn from N(1, 0.5²) and biases from N(0, 0.5²) (their reset would give the constant 1 / 0);
+    parameters of modules without an initialiser get a normal draw with their own mean and std."""
+    for sub in module.modules():
+        own = list(sub.parameters(recurse=False))
+        if not own:
+            continue
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(seed)
+            reset = getattr(sub, "reset_parameters", None)
+            if callable(reset):
+                reset()
+                if isinstance(sub, nn.modules.batchnorm._NormBase) and sub.affine:
+                    nn.init.normal_(sub.weight, 1.0, 0.5)
+                    nn.init.normal_(sub.bias, 0.0, 0.5)
+                continue
+            for p in own:
+                std = float(p.std()) if p.numel() > 1 else 1.0
+                p.copy_(torch.randn(p.shape, dtype=p.dtype).to(p.device) * (std or 1.0) + float(p.mean()))
 
 
 @dataclass
@@ -156,7 +161,8 @@ def cascading_randomization(
         model: the trained model; restored afterwards.
         explain: ``model -> maps (N, ...)`` for fixed inputs and targets (e.g. a closure over
             ``netloupe.explain``).
-        layers: layers to randomise in order (default :func:`randomizable_layers`, output first).
+        layers: modules to randomise in order (default :func:`randomizable_layers`, output first); a
+            container (e.g. ``"blocks.6"``) randomises all its submodules at once.
         seed: seed of the re-initialisation.
 
     Returns:

@@ -1,0 +1,230 @@
+"""PH2: fine-tune a melanoma classifier from the default backbone, then score its maps against lesion masks.
+
+Reproducible (fixed seed, 5-fold stratified cross-validation whose folds are written to
+``results/ph2/folds.csv``), CPU-only and a few minutes long: the EfficientNet-Lite0 trunk up to
+``blocks.5`` stays frozen (its outputs for the 4 flips of every image are computed once and cached in
+memory); ``blocks.6``, ``conv_head`` and a new 2-class linear layer are trained (BatchNorm statistics
+frozen). Every image is then explained by the fold model that did NOT train on it, for its true
+class (GT-known), and its map is scored against the lesion mask: pointing game (15 px), energy inside
+the mask, PxAP / PIoU, and GT-known localization with the mask's bounding box (CAM protocol).
+
+Data: PH2 (Mendonça et al., EMBC 2013), research use; read from its folder, never copied. The fine-
+tuned weights are written under ``out/ph2/`` (git-ignored), not into the repository.
+
+Usage::
+
+    PYTHONPATH=src python scripts/ph2_lesion_localization.py --data /work/shared/data/ph2-dermoscopy \
+        --out results/ph2 [--methods cam gradcam gradcam++ layercam backprop center random sobel]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+import netloupe
+from netloupe.io.annotations import read_localization_dataset
+from netloupe.runner.localize import (
+    DEFAULT_SCORECAM_SUBSET,
+    run_localization,
+    write_tables,
+)
+
+SEED = 0
+FOLDS = 5
+EPOCHS = 25
+LR = 1e-3
+
+
+def stratified_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Fold index per sample: each class shuffled with ``seed`` and dealt round-robin over k folds."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(labels), dtype=int)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        fold[idx] = np.arange(len(idx)) % k
+    return fold
+
+
+class Head(nn.Module):
+    """The trainable top of EfficientNet-Lite0: blocks.6 -> conv_head -> bn2 -> pool -> Linear(1280, 2)."""
+
+    def __init__(self, base: nn.Module) -> None:
+        super().__init__()
+        import copy
+
+        self.block = copy.deepcopy(base.blocks[6])
+        self.conv_head = copy.deepcopy(base.conv_head)
+        self.bn2 = copy.deepcopy(base.bn2)
+        self.fc = nn.Linear(1280, 2)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h = self.bn2(self.conv_head(self.block(h)))
+        return self.fc(h.mean((2, 3)))
+
+
+def trunk_features(base: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        h = base.bn1(base.conv_stem(x))
+        for b in base.blocks[:6]:
+            h = b(h)
+    return h
+
+
+def train_head(base: nn.Module, feats: torch.Tensor, y: torch.Tensor, seed: int) -> Head:
+    """feats (N, V, 192, 7, 7) for V flips; class-weighted cross-entropy, AdamW, BN statistics frozen."""
+    torch.manual_seed(seed)
+    head = Head(base)
+    head.train()
+    for m in head.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()  # keep the ImageNet statistics: 160 images are too few to re-estimate them
+    opt = torch.optim.AdamW(head.parameters(), lr=LR, weight_decay=1e-4)
+    counts = torch.bincount(y, minlength=2).float()
+    loss_fn = nn.CrossEntropyLoss(weight=counts.sum() / (2 * counts))
+    n, v = feats.shape[:2]
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(EPOCHS):
+        order = torch.randperm(n * v, generator=g)
+        for i in range(0, n * v, 32):
+            idx = order[i : i + 32]
+            out = head(feats[idx // v, idx % v])
+            loss = loss_fn(out, y[idx // v])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return head.eval()
+
+
+def full_model(base: nn.Module, head: Head) -> nn.Module:
+    """The fold's classifier as one timm EfficientNet (so the CAM engine sees bn2 and a GAP + linear head)."""
+    import copy
+
+    model = copy.deepcopy(base)
+    model.blocks[6] = head.block
+    model.conv_head = head.conv_head
+    model.bn2 = head.bn2
+    model.classifier = head.fc
+    return model.eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=None, help="PH2 folder (default: shared data dir)")
+    parser.add_argument("--out", type=Path, default=Path("results/ph2"))
+    parser.add_argument("--weights-dir", type=Path, default=Path("out/ph2"))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["cam", "gradcam", "gradcam++", "layercam", "backprop", "center", "random", "sobel"],
+    )
+    parser.add_argument("--scorecam-subset", type=int, default=DEFAULT_SCORECAM_SUBSET)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.data is None:
+        from netloupe._paths import shared_data_dir
+
+        root = shared_data_dir()
+        if root is None:
+            print("PH2 data not found; pass --data", file=sys.stderr)
+            return 2
+        args.data = root / "ph2-dermoscopy"
+    t_start = time.time()
+    ds = read_localization_dataset(args.data, label_column="is_melanoma")
+    loaded = netloupe.load_model()
+    base = loaded.model.eval()
+    pre = loaded.preprocess
+    from PIL import Image
+
+    labels = np.array([it.label for it in ds.items])
+    folds = stratified_folds(labels, FOLDS, SEED)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "folds.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["image", "is_melanoma", "fold"])
+        for it, fo in zip(ds.items, folds, strict=True):
+            w.writerow([it.image.name, it.label, int(fo)])
+
+    # 1. cached trunk features for 4 flips of every image
+    t0 = time.time()
+    feats = []
+    for i in range(0, len(ds.items), 16):
+        x = torch.stack([pre(Image.open(it.image).convert("RGB")) for it in ds.items[i : i + 16]])
+        views = [x, x.flip(-1), x.flip(-2), x.flip(-1).flip(-2)]
+        feats.append(torch.stack([trunk_features(base, v) for v in views], 1))
+        print(f"features {min(i + 16, len(ds.items))}/{len(ds.items)}", file=sys.stderr, flush=True)
+    feats_t = torch.cat(feats)
+    t_feats = time.time() - t0
+
+    # 2. 5-fold training; out-of-fold predictions
+    t0 = time.time()
+    y = torch.as_tensor(labels)
+    probs = torch.empty(len(labels))
+    models: dict[int, nn.Module] = {}
+    args.weights_dir.mkdir(parents=True, exist_ok=True)
+    for k in range(FOLDS):
+        tr = torch.as_tensor(np.flatnonzero(folds != k))
+        te = torch.as_tensor(np.flatnonzero(folds == k))
+        head = train_head(base, feats_t[tr], y[tr], SEED + k)
+        with torch.no_grad():
+            probs[te] = torch.softmax(head(feats_t[te, 0]), 1)[:, 1]
+        models[k] = full_model(base, head)
+        torch.save(models[k].state_dict(), args.weights_dir / f"fold{k}.pt")
+        print(f"fold {k}: trained", file=sys.stderr, flush=True)
+    t_train = time.time() - t0
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    pred = (probs > 0.5).long().numpy()
+    cls = {
+        "accuracy": float((pred == labels).mean()),
+        "balanced_accuracy": float(balanced_accuracy_score(labels, pred)),
+        "roc_auc": float(roc_auc_score(labels, probs.numpy())),
+    }
+
+    # 3. maps of each image from its out-of-fold model, scored against the lesion mask
+    t0 = time.time()
+    fold_items = {k: [it for it, fo in zip(ds.items, folds, strict=True) if fo == k] for k in range(FOLDS)}
+    report = run_localization(
+        {
+            k: loaded.__class__(
+                **{**loaded.__dict__, "model": models[k], "class_names": ["nevus", "melanoma"]}
+            )
+            for k in range(FOLDS)
+        },
+        fold_items,
+        args.methods,
+        batch_size=8,
+        scorecam_subset=args.scorecam_subset,
+        seed=SEED,
+        example_dir=args.out,
+    )
+    t_maps = time.time() - t0
+    meta = {
+        "dataset": "PH2 (200 dermoscopy images, lesion masks), melanoma vs nevus (40 / 160)",
+        "protocol": f"{FOLDS}-fold stratified CV, seed {SEED}; out-of-fold maps for the true class",
+        "classification": cls,
+        "seconds": {
+            "features": round(t_feats, 1),
+            "training": round(t_train, 1),
+            "maps_and_metrics": round(t_maps, 1),
+            "total": round(time.time() - t_start, 1),
+        },
+        "skipped": ds.skipped + report.skipped,
+    }
+    write_tables(report, args.out, "ph2_localization", meta, columns="masks")
+    (args.out / "ph2_classification.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(json.dumps(meta, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
