@@ -23,8 +23,8 @@ __all__ = [
     "ClassTarget",
     "SoftmaxTarget",
     "TargetSet",
-    "TopK",
     "TargetSpec",
+    "TopK",
     "probabilities",
     "resolve_targets",
 ]

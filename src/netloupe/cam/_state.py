@@ -1,0 +1,27 @@
+"""Leave the model as found: train/eval flags of every module are saved and restored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from torch import nn
+
+__all__ = ["eval_mode"]
+
+
+@contextmanager
+def eval_mode(model: nn.Module, enabled: bool = True) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for the block and restore each module's own flag afterwards.
+
+    Restoring per module (not ``model.train(flag)``) keeps mixed states intact, e.g. a frozen
+    BatchNorm kept in eval inside a model that is training.
+    """
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        if enabled:
+            model.eval()
+        yield model
+    finally:
+        for module, flag in flags:
+            module.training = flag

@@ -1,0 +1,287 @@
+"""The CAM engine: one shared pass, many methods, many targets, one or several layers.
+
+>>> import torch
+>>> from torch import nn
+>>> model = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3))
+>>> result = Explainer(model).explain(torch.rand(4, 1, 5, 5), methods=["gradcam", "cam"], targets=TopK(2))
+>>> result.maps["cam"].shape, result.class_ids.shape
+(torch.Size([4, 2, 5, 5]), torch.Size([4, 2]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from .._typing import LayersSpec, ReshapeFn
+from ..errors import InputError
+from ..layers import resolve_layers
+from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_targets
+from ._capture import Capture, LayerCapture, run_capture
+from ._state import eval_mode
+from .base import CAMContext, CAMMethod
+from .perturbation import upsample
+from .registry import get_method
+
+__all__ = ["Explainer", "Explanation", "TopK", "explain", "normalize_maps"]
+
+MethodsSpec = str | CAMMethod | Sequence[str | CAMMethod]
+
+
+@dataclass
+class Explanation:
+    """Maps for every method, plus what the model predicted.
+
+    Attributes:
+        maps: method name -> ``(N, K, *spatial)`` maps (input resolution unless ``upsample=False``).
+        class_ids: ``(N, K)`` explained classes, or None for callable targets.
+        scores: ``(N, K)`` target scores.
+        logits: ``(N, n_out)`` raw outputs.
+        probabilities: ``(N, n_classes)`` softmax (or sigmoid pair for single-logit models).
+        layers: the target layers' names.
+        class_names: names of the output classes when known.
+    """
+
+    maps: dict[str, Tensor]
+    class_ids: Tensor | None
+    scores: Tensor
+    logits: Tensor
+    probabilities: Tensor
+    layers: list[str]
+    class_names: list[str] | None = None
+    layer_maps: dict[str, dict[str, Tensor]] = field(default_factory=dict)
+
+    def labels(self) -> list[list[str]]:
+        """Human-readable name of every explained target, ``[sample][k]``."""
+        if self.class_ids is None:
+            return [[f"target {k}" for k in range(self.scores.shape[1])] for _ in range(self.scores.shape[0])]
+        names = self.class_names
+        return [[names[i] if names and i < len(names) else str(i) for i in row] for row in self.class_ids.tolist()]
+
+    def target_probabilities(self) -> Tensor:
+        """``(N, K)`` probability of each explained class (NaN for callable targets)."""
+        if self.class_ids is None:
+            return torch.full_like(self.scores, float("nan"))
+        return self.probabilities.gather(1, self.class_ids)
+
+
+def normalize_maps(maps: Tensor) -> Tensor:
+    """Min-max normalise each ``(n, k)`` map to [0, 1]; constant maps become 0."""
+    flat = maps.flatten(2)
+    lo = flat.amin(-1, keepdim=True)
+    hi = flat.amax(-1, keepdim=True)
+    span = hi - lo
+    out = torch.where(span > 0, (flat - lo) / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(flat))
+    return out.reshape(maps.shape)
+
+
+class Explainer:
+    """Explain a model with one or many CAM methods sharing one forward/backward pass.
+
+    Args:
+        model: any ``nn.Module`` mapping a batch to ``(N, n_out)`` scores.
+        layer: target layer name / module, a list of them (maps fused), or None (automatic).
+        class_names: names of the output classes (enables class-name targets and labels).
+        reshape: transform of the layer's output to ``(N, C, *spatial)`` (e.g. ``token_grid_reshape``).
+        batch_size: extra inputs per pass for perturbation methods (Score-CAM, Ablation-CAM).
+        eval_mode: run in eval mode (BatchNorm statistics, no dropout); each module's flag is restored.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        layer: LayersSpec = None,
+        *,
+        class_names: Sequence[str] | None = None,
+        reshape: ReshapeFn | None = None,
+        batch_size: int = 64,
+        eval_mode: bool = True,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+        self.model = model
+        self.layer = layer
+        self.class_names = list(class_names) if class_names is not None else None
+        self.reshape = reshape
+        self.batch_size = batch_size
+        self.eval_mode = eval_mode
+
+    def explain(
+        self,
+        inputs: Tensor,
+        methods: MethodsSpec = "gradcam",
+        targets: TargetSpec = None,
+        *,
+        normalize: bool = True,
+        relu: bool = True,
+        upsample: bool = True,
+        fuse: Literal["max", "mean"] = "max",
+        method_kwargs: dict[str, dict[str, Any]] | None = None,
+    ) -> Explanation:
+        """Compute maps for every method and target in one shared pass.
+
+        Args:
+            inputs: ``(N, C, L)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)`` batch.
+            methods: a registry name, a method instance, or a list of them.
+            targets: see :func:`netloupe.targets.resolve_targets` (default: the predicted class).
+            normalize: min-max normalise each map to [0, 1].
+            relu: keep only positive evidence (set False, with ``normalize=False``, for signed maps).
+            upsample: resize maps to the input's spatial size (always on when fusing layers).
+            fuse: how maps of several layers are combined.
+            method_kwargs: per-method constructor options, e.g. ``{"scorecam": {"batch_size": 128}}``.
+        """
+        x = self._check_inputs(inputs)
+        instances = self._methods(methods, method_kwargs or {})
+        layers = resolve_layers(self.model, self.layer, x)
+        need_grad = any(m.needs_gradients for m in instances.values())
+        need_head = any(m.needs_head for m in instances.values())
+
+        def resolve(outputs: Tensor) -> TargetSet:
+            return resolve_targets(targets, outputs, self.class_names)
+
+        with eval_mode(self.model, self.eval_mode):
+            capture, target_set = run_capture(self.model, x, layers, resolve, need_grad, self.reshape, need_head)
+            per_layer: dict[str, dict[str, Tensor]] = {}
+            for layer_cap in capture.layers:
+                ctx = self._context(layer_cap, capture, target_set, x, layers)
+                per_layer[layer_cap.name] = {name: m.raw_map(ctx).float() for name, m in instances.items()}
+
+        maps = self._postprocess(per_layer, tuple(x.shape[2:]), normalize, relu, upsample or len(layers) > 1, fuse)
+        return Explanation(
+            maps=maps,
+            class_ids=target_set.class_ids,
+            scores=capture.scores,
+            logits=capture.outputs,
+            probabilities=probabilities(capture.outputs),
+            layers=[name for name, _ in layers],
+            class_names=self.class_names,
+            layer_maps=per_layer if len(layers) > 1 else {},
+        )
+
+    __call__ = explain
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _check_inputs(self, inputs: Tensor) -> Tensor:
+        if not isinstance(inputs, Tensor):
+            raise InputError(f"inputs: expected a torch.Tensor, got {type(inputs).__name__}")
+        if inputs.ndim not in (3, 4, 5):
+            raise InputError(
+                f"inputs: expected (N, C, L), (N, C, H, W) or (N, C, D, H, W), got shape {tuple(inputs.shape)}"
+            )
+        if not inputs.is_floating_point():
+            raise InputError(f"inputs: expected a floating-point tensor, got {inputs.dtype}")
+        param = next(self.model.parameters(), None)
+        return inputs.to(param.device) if param is not None else inputs
+
+    @staticmethod
+    def _methods(methods: MethodsSpec, kwargs: dict[str, dict[str, Any]]) -> dict[str, CAMMethod]:
+        items = [methods] if isinstance(methods, (str, CAMMethod)) else list(methods)
+        if not items:
+            raise InputError("methods: expected at least one method")
+        out: dict[str, CAMMethod] = {}
+        for item in items:
+            method = get_method(item, **kwargs.get(item if isinstance(item, str) else item.name, {}))
+            out[method.name] = method
+        return out
+
+    def _context(
+        self,
+        layer_cap: LayerCapture,
+        capture: Capture,
+        target_set: TargetSet,
+        x: Tensor,
+        layers: Sequence[tuple[str, nn.Module]],
+    ) -> CAMContext:
+        model = self.model
+
+        def forward(batch: Tensor) -> Tensor:
+            with torch.no_grad():
+                out = model(batch)
+            return out[0] if isinstance(out, (tuple, list)) else out
+
+        def forward_replaced(rows: Tensor, replacement: Tensor) -> Tensor:
+            def hook(_m: nn.Module, _i: object, out: object) -> object:
+                if isinstance(out, Tensor):
+                    return replacement
+                return type(out)([replacement, *out[1:]])  # type: ignore[call-overload]
+
+            handle = layer_cap.module.register_forward_hook(hook)
+            try:
+                return forward(x[rows])
+            finally:
+                handle.remove()
+
+        def recapture(new_inputs: Tensor, rows: Tensor) -> LayerCapture:
+            if target_set.class_ids is not None:
+                repeated = TargetSet(class_ids=target_set.class_ids[rows])
+            else:
+                repeated = TargetSet(class_ids=None, functions=target_set.functions)
+            cap, _ = run_capture(
+                model, new_inputs, [(layer_cap.name, layer_cap.module)], lambda _o: repeated, True, self.reshape
+            )
+            return cap.layers[0]
+
+        return CAMContext(
+            layer=layer_cap,
+            capture=capture,
+            targets=target_set,
+            model=model,
+            inputs=x,
+            forward=forward,
+            forward_replaced=forward_replaced,
+            recapture=recapture,
+            batch_size=self.batch_size,
+        )
+
+    @staticmethod
+    def _postprocess(
+        per_layer: dict[str, dict[str, Tensor]],
+        size: tuple[int, ...],
+        normalize: bool,
+        relu: bool,
+        resize: bool,
+        fuse: str,
+    ) -> dict[str, Tensor]:
+        finished: dict[str, list[Tensor]] = {}
+        for maps in per_layer.values():
+            for name, raw in maps.items():
+                m = raw.clamp(min=0) if relu else raw
+                if resize:
+                    m = upsample(m, size)
+                if normalize:
+                    m = normalize_maps(m)
+                finished.setdefault(name, []).append(m)
+        fused: dict[str, Tensor] = {}
+        for name, stack in finished.items():
+            if len(stack) == 1:
+                fused[name] = stack[0]
+                continue
+            combined = torch.stack(stack).amax(0) if fuse == "max" else torch.stack(stack).mean(0)
+            fused[name] = normalize_maps(combined) if normalize else combined
+        return fused
+
+
+def explain(
+    model: nn.Module,
+    inputs: Tensor,
+    methods: MethodsSpec = "gradcam",
+    targets: TargetSpec = None,
+    layer: LayersSpec = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    reshape: ReshapeFn | None = None,
+    batch_size: int = 64,
+    **options: Any,
+) -> Explanation:
+    """Functional form of :class:`Explainer` (see :meth:`Explainer.explain` for ``options``)."""
+    explainer = Explainer(model, layer, class_names=class_names, reshape=reshape, batch_size=batch_size)
+    return explainer.explain(inputs, methods, targets, **options)
+
+

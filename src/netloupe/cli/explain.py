@@ -1,0 +1,56 @@
+"""``netloupe explain IMAGE...``: overlays, arrays, top-k figures and a manifest for each image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..models.zoo import DEFAULT_MODEL
+from ._console import console, progress
+from ._options import load_cli_model, parse_device, parse_methods
+
+__all__ = ["register"]
+
+
+def explain_command(
+    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, TIFF, BMP, .npy).", show_default=False)],
+    model: Annotated[str, typer.Option("--model", "-m", help="Zoo name or model file.")] = DEFAULT_MODEL,
+    method: Annotated[str, typer.Option("--method", help="Comma-separated CAM methods.")] = "gradcam",
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Explain the k most probable classes.")] = 3,
+    target: Annotated[str | None, typer.Option("--target", help="Explain this class (index or name).")] = None,
+    layer: Annotated[str | None, typer.Option("--layer", help="Target layer name (default: automatic).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("netloupe-out"),
+    arch: Annotated[str | None, typer.Option(help="torchvision/timm architecture for --checkpoint.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="State-dict file for --arch.")] = None,
+    trust_pickle: Annotated[bool, typer.Option(help="Allow loading a full pickled model (runs code).")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per pass.")] = 8,
+) -> None:
+    """Explain why the model predicts what it predicts, for each IMAGE."""
+    from ..pipeline import explain_images
+
+    methods = parse_methods(method)
+    dev = parse_device(device)
+    loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
+    spec: int | str | None = None
+    if target is not None:
+        spec = int(target) if target.lstrip("-").isdigit() else target
+    with progress() as bar:
+        task = bar.add_task("explaining", total=len(images))
+        run = explain_images(
+            images, loaded, methods, top_k=top_k, target=spec, layer=layer, device=dev, batch_size=batch_size,
+            on_batch=lambda n: bar.advance(task, n),
+        )
+        save = bar.add_task("writing", total=1)
+        manifest = run.save(out)
+        bar.advance(save)
+    for res in run.results:
+        preds = " / ".join(f"{lab} {p:.2f}" for lab, p in zip(res.labels, res.probabilities, strict=True))
+        console.print(f"[bold]{res.id}[/]: {preds}", highlight=False)
+    console.print(f"wrote {manifest}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("explain")(explain_command)
