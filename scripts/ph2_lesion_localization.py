@@ -24,6 +24,7 @@ import csv
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +33,7 @@ from torch import nn
 
 import netloupe
 from netloupe.io.annotations import read_localization_dataset
-from netloupe.runner.localize import (
-    DEFAULT_SCORECAM_SUBSET,
-    run_localization,
-    write_tables,
-)
+from netloupe.runner.localize import run_localization, write_tables
 
 SEED = 0
 FOLDS = 5
@@ -127,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=["cam", "gradcam", "gradcam++", "layercam", "backprop", "center", "random", "sobel"],
     )
-    parser.add_argument("--scorecam-subset", type=int, default=DEFAULT_SCORECAM_SUBSET)
+    parser.add_argument("--subset", type=int, default=40, help="seeded subset (same-subset table, Score-CAM)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.data is None:
@@ -193,17 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     # 3. maps of each image from its out-of-fold model, scored against the lesion mask
     t0 = time.time()
     fold_items = {k: [it for it, fo in zip(ds.items, folds, strict=True) if fo == k] for k in range(FOLDS)}
+    names = ["nevus", "melanoma"]
+    fold_models = {k: replace(loaded, model=models[k], class_names=names) for k in range(FOLDS)}
     report = run_localization(
-        {
-            k: loaded.__class__(
-                **{**loaded.__dict__, "model": models[k], "class_names": ["nevus", "melanoma"]}
-            )
-            for k in range(FOLDS)
-        },
+        fold_models,
         fold_items,
         args.methods,
         batch_size=8,
-        scorecam_subset=args.scorecam_subset,
+        scorecam_subset=args.subset,
+        maxboxacc=False,  # box metrics use the mask's bounding box; PxAP / PIoU are the mask analogues
         seed=SEED,
         example_dir=args.out,
     )

@@ -16,6 +16,7 @@ from ._console import print_error
 _COMMAND_MODULES = [
     "explain",
     "demo",
+    "localize",
 ]
 
 app = typer.Typer(

@@ -204,7 +204,7 @@ def read_localization_dataset(
             with Image.open(mask_path) as mk:
                 if mk.size != (width, height):
                     skipped.append(
-                        f"{where}: {name}: mask {mask_path.name} is {mk.size[0]}x{mk.size[1]} but the image is "
+                        f"{where}: {name}: mask {mask_path.name} is {mk.size[0]}x{mk.size[1]}, the image "
                         f"{width}x{height}"
                     )
                     continue
