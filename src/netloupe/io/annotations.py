@@ -116,6 +116,7 @@ def read_localization_dataset(
     label_of: dict[str, int] = {}
     mask_of: dict[str, str] = {}
     order: list[str] = []
+    bad_label: set[str] = set()
     if labels_path is not None:
         rows = _read_csv(labels_path, ("image", label_column))
         for i, row in enumerate(rows, start=2):  # row 1 is the header
@@ -126,6 +127,7 @@ def read_localization_dataset(
                 skipped.append(
                     f"{labels_path.name} row {i}: {name}: label {row[label_column]!r} is not an integer"
                 )
+                bad_label.add(name)
                 continue
             if row.get(mask_column):
                 mask_of[name] = row[mask_column]
@@ -146,7 +148,7 @@ def read_localization_dataset(
                 continue
             boxes_of[name].append(box)
             box_rows[name].append(i)
-            if name not in label_of and name not in order:
+            if name not in label_of and name not in order and name not in bad_label:
                 order.append(name)
 
     use_masks = mask_dir is not None and bool(mask_of)

@@ -442,9 +442,8 @@ def write_tables(
     note = []
     if report.shared_pass:
         note.append(
-            f"Wall time: {', '.join(report.shared_pass)} share one forward + backward per batch; their time is "
-            "that "
-            "shared pass plus each method's own metric time."
+            f"Wall time: {', '.join(report.shared_pass)} share one forward + backward per batch; "
+            "their time is that shared pass plus each method's own metric time."
         )
     expensive = [m for m in report.methods if m in _EXPENSIVE]
     if expensive:
