@@ -55,10 +55,13 @@ def test_masks_with_wrong_size_are_skipped(tmp_path: Path) -> None:
     Image.fromarray(np.zeros((11, 20), np.uint8)).save(tmp_path / "masks" / "b_mask.png")
     (tmp_path / "labels.csv").write_text("image,label,mask\na.png,0,a_mask.png\nb.png,1,b_mask.png\n")
     ds = read_localization_dataset(tmp_path, label_column="label")
-    assert ds.has_masks and [it.image.name for it in ds.items] == ["a.png"]
+    assert ds.has_masks
+    assert [it.image.name for it in ds.items] == ["a.png"]
     assert ds.skipped == ["labels.csv: b.png: mask b_mask.png is 20x11, the image 20x10"]
     mask = load_mask(ds.items[0].mask)  # type: ignore[arg-type]
-    assert mask.sum() == 18 and mask[2, 3] and not mask[5, 3]
+    assert mask.sum() == 18
+    assert mask[2, 3]
+    assert not mask[5, 3]
 
 
 def test_missing_column_and_folder(tmp_path: Path) -> None:

@@ -43,7 +43,8 @@ def _loaded() -> LoadedModel:
 def test_runner_centre_baseline_and_subset(tmp_path: Path) -> None:
     make_dataset(tmp_path / "ds")
     ds = read_localization_dataset(tmp_path / "ds")
-    assert len(ds.items) == 3 and "3.png" in ds.skipped[0]  # its second box lies outside the image
+    assert len(ds.items) == 3
+    assert "3.png" in ds.skipped[0]
     report = run_localization(
         _loaded(),
         ds.items,
@@ -54,15 +55,19 @@ def test_runner_centre_baseline_and_subset(tmp_path: Path) -> None:
     )
     assert report.full["center"]["gt_known_loc_error"] == pytest.approx(1 / 3)
     assert report.full["center"]["n"] == 3
-    assert "scorecam" not in report.full and report.subset["scorecam"]["n"] == 2
+    assert "scorecam" not in report.full
+    assert report.subset["scorecam"]["n"] == 2
     assert all(report.subset[m]["n"] == 2 for m in report.subset)
     # CAM and Grad-CAM coincide for a GAP + linear head (Selvaraju et al. 2017), so do their metrics
     assert report.full["cam"]["gt_known_loc_error"] == report.full["gradcam"]["gt_known_loc_error"]
     paths = write_tables(report, tmp_path / "out", "loc", {"note": "test"})
     md = paths[0].read_text()
-    assert "| center | 3 |" in md and "GT-known loc err (%)" in md and "33.3" in md
+    assert "| center | 3 |" in md
+    assert "GT-known loc err (%)" in md
+    assert "33.3" in md
     data = json.loads(paths[2].read_text())
-    assert data["meta"] == {"note": "test"} and data["subset_size"] == 2
+    assert data["meta"] == {"note": "test"}
+    assert data["subset_size"] == 2
     assert (tmp_path / "out" / "examples.png").stat().st_size > 1000
 
 
@@ -80,7 +85,8 @@ def test_runner_with_masks_reports_mask_metrics(tmp_path: Path) -> None:
     report = run_localization(_loaded(), ds.items, ["center"], maxboxacc=False)
     r = report.full["center"]
     assert r["pointing_game"] == 1.0
-    assert 0.3 < r["energy_in_mask"] < 1.0 and 0.0 < r["pxap"] <= 1.0
+    assert 0.3 < r["energy_in_mask"] < 1.0
+    assert 0.0 < r["pxap"] <= 1.0
 
 
 def test_cli_localize(tmp_path: Path) -> None:
@@ -113,7 +119,8 @@ def test_cli_localize(tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "3.png" in res.output and "lies outside the image" in res.output
+    assert "3.png" in res.output
+    assert "lies outside the image" in res.output
     assert {p.name for p in out.iterdir()} >= {
         "localization.md",
         "localization.csv",
