@@ -40,6 +40,24 @@ def _loaded() -> LoadedModel:
     return LoadedModel("tiny", tiny_model(), ImagePreprocess(size=(32, 32)), ["a", "b", "c"])
 
 
+TINY_ZOO_NAME = "tiny-test-localize"
+
+
+def register_tiny() -> str:
+    """A zoo entry with 16x16 preprocessing, so that CLI tests stay fast."""
+    from netloupe.models.zoo import ZooEntry, available_models, register_model
+
+    if TINY_ZOO_NAME not in available_models():
+        register_model(
+            ZooEntry(
+                TINY_ZOO_NAME,
+                "tiny test model",
+                lambda: LoadedModel(TINY_ZOO_NAME, tiny_model(), ImagePreprocess(size=(16, 16)), ["a", "b", "c"]),
+            )
+        )
+    return TINY_ZOO_NAME
+
+
 def test_runner_centre_baseline_and_subset(tmp_path: Path) -> None:
     make_dataset(tmp_path / "ds")
     ds = read_localization_dataset(tmp_path / "ds")
@@ -95,8 +113,6 @@ def test_cli_localize(tmp_path: Path) -> None:
     from netloupe.cli.main import app
 
     make_dataset(tmp_path / "ds")
-    model_path = tmp_path / "tiny.pt"
-    torch.save(tiny_model(), model_path)
     out = tmp_path / "out"
     res = CliRunner().invoke(
         app,
@@ -104,8 +120,7 @@ def test_cli_localize(tmp_path: Path) -> None:
             "localize",
             str(tmp_path / "ds"),
             "--model",
-            str(model_path),
-            "--trust-pickle",
+            register_tiny(),
             "--method",
             "gradcam,center",
             "--out",

@@ -17,6 +17,7 @@ _COMMAND_MODULES = [
     "explain",
     "demo",
     "localize",
+    "evaluate",
 ]
 
 app = typer.Typer(

@@ -219,42 +219,75 @@ def average_drop_increase(
     return ConfidenceChange(original=y, explanation=o, drop=drop, increase=(y < o).float())
 
 
-_NEIGHBOURS = torch.tensor([[1 / 12, 1 / 6, 1 / 12], [1 / 6, 0.0, 1 / 6], [1 / 12, 1 / 6, 1 / 12]])
+_OFFSETS = [
+    (-1, -1, 1 / 12),
+    (-1, 0, 1 / 6),
+    (-1, 1, 1 / 12),
+    (0, -1, 1 / 6),
+    (0, 1, 1 / 6),
+    (1, -1, 1 / 12),
+    (1, 0, 1 / 6),
+    (1, 1, 1 / 12),
+]
+
+
+def _neighbour_sum(x: Tensor) -> Tensor:
+    """Σ_j w_j x_j over the 8 neighbours (zero outside the image), by shifted slices."""
+    h, w = x.shape[-2:]
+    p = F.pad(x, (1, 1, 1, 1))
+    out = torch.zeros_like(x)
+    for dy, dx, wt in _OFFSETS:
+        out = out + wt * p[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+    return out
+
+
+def _push_pull(x: Tensor, keep: Tensor) -> Tensor:
+    """Fill pixels where ``keep == 0`` from a pyramid of masked averages (coarse-to-fine)."""
+    h, w = x.shape[-2:]
+    if bool(keep.bool().all()) or min(h, w) <= 1:
+        return (
+            x
+            if bool(keep.bool().all())
+            else torch.where(
+                keep > 0,
+                x,
+                (x * keep).sum((-2, -1), keepdim=True) / keep.sum((-2, -1), keepdim=True).clamp(min=1e-6),
+            )
+        )
+    num = F.avg_pool2d(x * keep, 2, ceil_mode=True)
+    den = F.avg_pool2d(keep, 2, ceil_mode=True)
+    coarse = _push_pull(num / den.clamp(min=1e-6), (den > 0).to(x.dtype))
+    up = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+    return torch.where(keep > 0, x, up)
 
 
 def noisy_linear_imputation(
     inputs: Tensor,
     removed: Tensor,
     noise_std: float = 0.01,
-    iterations: int = 200,
+    iterations: int = 10,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """ROAD's noisy linear imputation (Rong et al. 2022): fill removed pixels from their neighbours.
 
     Each removed pixel ``u`` must equal the weighted mean of its 8 neighbours, ``x_u = Σ_j w_j x_j /
     Σ_j w_j`` with weight 1/6 for edge and 1/12 for corner neighbours (inside the image). The paper
-    solves this sparse linear system directly; here it is solved by Jacobi iterations, started from a
-    normalised Gaussian convolution of the kept pixels, which is batched and stays on the device.
-    Gaussian noise of standard deviation ``noise_std`` is then added to the imputed pixels only.
+    solves this sparse linear system directly; here it is solved by Jacobi iterations started from a
+    push-pull (masked image pyramid) fill, which is batched and stays on the device. Gaussian noise of
+    standard deviation ``noise_std`` is then added to the imputed pixels only.
 
     Args:
         inputs: ``(N, C, H, W)``.
         removed: bool ``(N, H, W)``, True where the pixel is removed.
+        iterations: Jacobi iterations after the pyramid fill (a few smooth the fill; the linear system
+            is met to 1e-3 on smooth images after a few hundred).
     """
-    n, c, h, w = inputs.shape
-    rem = removed.to(inputs.device).bool()[:, None].expand(n, c, h, w)
+    rem = removed.to(inputs.device).bool()[:, None]
     keep = (~rem).to(inputs.dtype)
-    kernel = _NEIGHBOURS.to(inputs.device, inputs.dtype).reshape(1, 1, 3, 3).expand(c, 1, 3, 3)
-    ones = torch.ones(1, c, h, w, device=inputs.device, dtype=inputs.dtype)
-    weight_sum = F.conv2d(ones, kernel, padding=1, groups=c)  # border pixels have fewer neighbours
-    sigma = max(h, w) / 16
-    size = 2 * math.ceil(2 * sigma) + 1
-    num = gaussian_blur(inputs * keep, size, sigma)
-    den = gaussian_blur(keep, size, sigma)
-    x = torch.where(rem, num / den.clamp(min=1e-6), inputs)
+    weight_sum = _neighbour_sum(torch.ones_like(inputs[:1, :1]))  # border pixels have fewer neighbours
+    x = _push_pull(inputs, keep)
     for _ in range(iterations):
-        mean = F.conv2d(x, kernel, padding=1, groups=c) / weight_sum
-        x = torch.where(rem, mean, inputs)
+        x = torch.where(rem, _neighbour_sum(x) / weight_sum, inputs)
     noise = torch.randn(x.shape, generator=generator, device="cpu" if generator is None else generator.device)
     return torch.where(rem, x + noise_std * noise.to(x.device, x.dtype), inputs)
 
@@ -276,7 +309,7 @@ def road(
     fractions: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
     order: str = "morf",
     noise_std: float = 0.01,
-    iterations: int = 200,
+    iterations: int = 10,
     seed: int = 0,
     batch_size: int = 64,
 ) -> RoadCurve:
