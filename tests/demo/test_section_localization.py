@@ -16,6 +16,8 @@ def test_section_builds_with_boxes_and_iou(tmp_path: Path) -> None:
     assert section.title.startswith("Localization")
     assert "data:image/png;base64," in section.body
     assert "IoU with true box" in section.body
-    assert "gradcam" in section.body and "cam" in section.body
+    assert "gradcam" in section.body
+    assert "cam" in section.body
     x0, y0, x1, y1 = COFFEE_CUP_BOX
-    assert 0 <= x0 < x1 <= 600 and 0 <= y0 < y1 <= 400
+    assert 0 <= x0 < x1 <= 600
+    assert 0 <= y0 < y1 <= 400

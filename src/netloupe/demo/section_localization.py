@@ -78,7 +78,8 @@ def build(ctx: DemoContext) -> ReportSection:
         ious[m] = float(box_iou(box.cpu(), truth))
     rows = [[m, str(boxes[m]), f"{ious[m]:.3f}", "yes" if ious[m] >= 0.5 else "no"] for m in methods]
     body = (
-        "<p class='note'>Green: the true box of the cup without its saucer (drawn by hand for this demo). Red, dashed: the box "
+        "<p class='note'>Green: the true box of the cup without its saucer (drawn by hand for this demo). "
+        "Red, dashed: the box "
         "read off each map with the CAM paper's protocol (pixels above 20% of the maximum, largest connected "
         "component; Zhou et al. 2016). The localization is correct when IoU &ge; 0.5. The model predicts "
         f"<b>{html.escape(label)}</b> (p = {prob:.2f}); maps explain that class.</p>"
