@@ -52,7 +52,7 @@ def register_tiny() -> str:
             ZooEntry(
                 TINY_ZOO_NAME,
                 "tiny test model",
-                lambda: LoadedModel(TINY_ZOO_NAME, tiny_model(), ImagePreprocess(size=(16, 16)), ["a", "b", "c"]),
+                lambda: LoadedModel(TINY_ZOO_NAME, tiny_model(), ImagePreprocess(size=(16, 16)), list("abc")),
             )
         )
     return TINY_ZOO_NAME

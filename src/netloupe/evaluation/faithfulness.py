@@ -9,7 +9,6 @@ mode is restored afterwards. Nothing leaves the inputs' device.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
