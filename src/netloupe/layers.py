@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ._state import eval_mode
 from ._typing import LayerSpec, LayersSpec
 from .errors import InputError, LayerNotFound, did_you_mean
 
@@ -54,6 +55,9 @@ def auto_layer(model: nn.Module, inputs: Tensor) -> str:
     cached = _AUTO_CACHE.get(model, {}).get(key)
     if cached is not None:
         return cached
+    from .cam._capture import call_model, check_hookable  # local: cam imports this module
+
+    check_hookable(model)
     spatial_ndim = inputs.ndim
     finished: list[str] = []
     handles = []
@@ -68,15 +72,12 @@ def auto_layer(model: nn.Module, inputs: Tensor) -> str:
     for name, module in model.named_modules():
         if name:
             handles.append(module.register_forward_hook(make_hook(name)))
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
-            model(inputs[:1])
+        with eval_mode(model), torch.no_grad():
+            call_model(model, inputs[:1])
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
     if not finished:
         raise InputError(
             "layer: no layer of this model outputs a (N, C, *spatial) map for inputs of shape "

@@ -23,7 +23,7 @@ from .io.images import read_image
 from .models.zoo import LoadedModel
 from .targets import TargetSpec, TopK
 
-__all__ = ["ExplainRun", "ImageResult", "explain_images", "load_images"]
+__all__ = ["ExplainRun", "ImageResult", "LoadedImage", "explain_images", "explain_loaded", "load_images"]
 
 
 @dataclass
@@ -60,12 +60,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "image"
 
 
-def load_images(sources: Sequence[PathLikeStr | Image.Image]) -> list[tuple[str, str, Image.Image]]:
+LoadedImage = tuple[str, str, Image.Image]  # (source, unique id, image)
+
+
+def load_images(sources: Sequence[PathLikeStr | Image.Image]) -> list[LoadedImage]:
     """Read every source up front (so a bad file fails before anything is written).
 
     Returns ``(source, id, image)`` triples with unique ids derived from file names.
     """
-    out: list[tuple[str, str, Image.Image]] = []
+    out: list[LoadedImage] = []
     seen: dict[str, int] = {}
     for i, src in enumerate(sources):
         if isinstance(src, Image.Image):
@@ -92,6 +95,9 @@ def explain_images(
 ) -> ExplainRun:
     """Explain image files (or PIL images) with ``loaded`` and return the maps at image resolution.
 
+    Every file is read before any work starts (see :func:`load_images`); the rest is
+    :func:`explain_loaded`.
+
     Args:
         sources: image paths or PIL images.
         loaded: a model from :func:`netloupe.load_model`.
@@ -105,7 +111,21 @@ def explain_images(
     """
     for m in methods:
         get_method(m)  # fail fast on unknown names, before any work
-    images = load_images(sources)
+    return explain_loaded(load_images(sources), loaded, methods, top_k, target, layer, device, batch_size, on_batch)
+
+
+def explain_loaded(
+    images: Sequence[LoadedImage],
+    loaded: LoadedModel,
+    methods: Sequence[str] = ("gradcam",),
+    top_k: int = 3,
+    target: TargetSpec = None,
+    layer: LayersSpec = None,
+    device: str | torch.device = "cpu",
+    batch_size: int = 8,
+    on_batch: Callable[[int], None] | None = None,
+) -> ExplainRun:
+    """:func:`explain_images` on images already read by :func:`load_images`."""
     model = loaded.model.to(device)
     explainer = Explainer(model, layer if layer is not None else loaded.target_layer, class_names=loaded.class_names)
     spec: TargetSpec = TopK(top_k) if target is None else target
@@ -126,12 +146,15 @@ def explain_images(
                 for name, m in res.maps.items()
             }
             preds = [
-                {"rank": r + 1, "class_index": ids[i][r], "label": labels[i][r], "probability": round(float(probs[i, r]), 6)}
+                {
+                    "rank": r + 1,
+                    "class_index": ids[i][r],
+                    "label": labels[i][r],
+                    "probability": round(float(probs[i, r]), 6),
+                }
                 for r in range(len(ids[i]))
             ]
-            results.append(
-                ImageResult(source, ident, image, ids[i], labels[i], probs[i].tolist(), maps, preds)
-            )
+            results.append(ImageResult(source, ident, image, ids[i], labels[i], probs[i].tolist(), maps, preds))
         if on_batch is not None:
             on_batch(len(chunk))
     return ExplainRun(loaded.name, layers, [get_method(m).name for m in methods], results)

@@ -148,7 +148,7 @@ def resolve_targets(spec: TargetSpec, outputs: Tensor, class_names: Sequence[str
         if all(isinstance(s, int) and not isinstance(s, bool) for s in spec):
             if len(spec) != n:
                 raise TargetError(f"target: a list of class indices needs one per sample ({n}), got {len(spec)}")
-            ids = [check(int(s)) for s in spec]  # type: ignore[call-overload]
+            ids = [check(int(s)) for s in spec if isinstance(s, int)]
             return TargetSet(class_ids=torch.tensor(ids, dtype=torch.long, device=device)[:, None])
     raise TargetError(
         "target: expected None (predicted class), a class index, a class name, a list of indices (one per "

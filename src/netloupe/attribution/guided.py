@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from .._state import eval_mode
 from .._typing import LayersSpec
-from ..cam._state import eval_mode
 from ..cam.engine import explain
 from ..errors import InputError
 from ..targets import TargetSet, TargetSpec, resolve_targets
@@ -41,7 +41,8 @@ class _PositiveGradient(torch.autograd.Function):
 
 
 def _guide(_module: nn.Module, _inp: object, out: Tensor) -> Tensor:
-    return _PositiveGradient.apply(out)  # type: ignore[no-any-return]
+    result: Tensor = _PositiveGradient.apply(out)
+    return result
 
 
 def guided_backprop(
@@ -64,7 +65,9 @@ def guided_backprop(
     try:
         with eval_mode(model), torch.enable_grad():
             outputs = model(x)
-            target_set = targets if isinstance(targets, TargetSet) else resolve_targets(targets, outputs.detach(), class_names)
+            target_set = (
+                targets if isinstance(targets, TargetSet) else resolve_targets(targets, outputs.detach(), class_names)
+            )
             scores = target_set.scores(outputs)
             grads = [
                 torch.autograd.grad(scores[:, k].sum(), x, retain_graph=k < scores.shape[1] - 1)[0]

@@ -19,7 +19,26 @@ from .._typing import ReshapeFn
 from ..errors import InputError, MethodNotApplicable
 from ..targets import TargetSet
 
-__all__ = ["Capture", "LayerCapture", "run_capture"]
+__all__ = ["Capture", "LayerCapture", "call_model", "check_hookable", "run_capture"]
+
+
+def check_hookable(model: nn.Module) -> None:
+    """TorchScript modules refuse Python hooks: say so, and what to do instead."""
+    if isinstance(model, torch.jit.ScriptModule):
+        raise MethodNotApplicable(
+            "model: TorchScript modules cannot carry the hooks that CAMs need; load the architecture with "
+            "arch=... and a state dict (CLI: --arch/--checkpoint), or pass the nn.Module itself"
+        )
+
+
+def call_model(model: nn.Module, inputs: Tensor) -> Tensor:
+    """``model(inputs)`` with a one-line :class:`InputError` when the model rejects the inputs."""
+    try:
+        out = model(inputs)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"inputs: the model failed on inputs of shape {tuple(inputs.shape)}: {first}") from exc
+    return out
 
 
 @dataclass
@@ -80,6 +99,7 @@ def run_capture(
         reshape: optional transform of a layer's output to (N, C, *spatial), e.g. ViT tokens.
         need_head: record the input/output of the last executed ``nn.Linear`` (CAM needs it).
     """
+    check_hookable(model)
     recorded: dict[str, Tensor] = {}
     handles: list[RemovableHandle] = []
     head_record: dict[str, object] = {}
@@ -112,7 +132,7 @@ def run_capture(
         handles.extend(m.register_forward_hook(head_hook) for m in model.modules() if isinstance(m, nn.Linear))
     try:
         torch.set_grad_enabled(False)
-        outputs = model(inputs)
+        outputs = call_model(model, inputs)
         if isinstance(outputs, (tuple, list)):
             outputs = outputs[0]
         if not isinstance(outputs, Tensor):
@@ -130,7 +150,9 @@ def run_capture(
                 )
             tensors = [recorded[name] for name, _ in layers]
             per_target = [
-                torch.autograd.grad(scores[:, k].sum(), tensors, retain_graph=k < scores.shape[1] - 1, allow_unused=True)
+                torch.autograd.grad(
+                    scores[:, k].sum(), tensors, retain_graph=k < scores.shape[1] - 1, allow_unused=True
+                )
                 for k in range(scores.shape[1])
             ]
             for i in range(len(layers)):
@@ -142,19 +164,19 @@ def run_capture(
             handle.remove()
 
     captured = []
-    for (name, module), grads in zip(layers, gradients, strict=True):
+    for (name, module), lgrads in zip(layers, gradients, strict=True):
         acts = recorded[name].detach()
         raw_shape = acts.shape
         if reshape is not None:
             acts = reshape(acts)
-            if grads is not None:
-                n, k = grads.shape[:2]
-                grads = reshape(grads.flatten(0, 1)).unflatten(0, (n, k))
+            if lgrads is not None:
+                n, k = lgrads.shape[:2]
+                lgrads = reshape(lgrads.flatten(0, 1)).unflatten(0, (n, k))
         if acts.ndim < 3:
             raise InputError(
                 f"layer: {name!r} outputs shape {tuple(acts.shape)} without spatial extent; choose an earlier layer"
             )
-        captured.append(LayerCapture(name, module, acts, grads.detach() if grads is not None else None, raw_shape))
+        captured.append(LayerCapture(name, module, acts, lgrads.detach() if lgrads is not None else None, raw_shape))
     head = head_record.get("module")
     return (
         Capture(

@@ -60,8 +60,9 @@ class CAM(WeightedCAM):
 class EigenCAM(CAMMethod):
     """Eigen-CAM (Muhammad & Yeasin 2020): projection of the activations on their first principal component.
 
-    The activations of each sample, a ``(positions, C)`` matrix, are centred and decomposed by SVD;
-    the map is the projection on the first right-singular vector. Its sign is chosen so that the map
+    The activations of each sample, a ``(positions, C)`` matrix, are centred per channel and
+    decomposed by SVD; the map is the centred matrix projected on the first right-singular vector
+    (the first principal component). SVD leaves the sign arbitrary: netloupe fixes it so that the map
     correlates positively with the channel sum of the activations. Class-agnostic.
     """
 
@@ -76,7 +77,7 @@ class EigenCAM(CAMMethod):
         flat = acts.reshape(n, c, -1).transpose(1, 2)  # (N, P, C)
         centred = flat - flat.mean(dim=1, keepdim=True)
         _, _, vh = torch.linalg.svd(centred, full_matrices=False)
-        proj = torch.einsum("npc,nc->np", flat, vh[:, 0])
+        proj = torch.einsum("npc,nc->np", centred, vh[:, 0])
         total = flat.sum(dim=2)
         corr = ((proj - proj.mean(1, keepdim=True)) * (total - total.mean(1, keepdim=True))).sum(1)
         proj = proj * torch.where(corr < 0, -1.0, 1.0).unsqueeze(1)

@@ -40,7 +40,8 @@ class CAMContext:
         inputs: the batch ``(N, C_in, *S_in)``.
         forward: no-grad forward of the model on a new batch -> outputs.
         forward_replaced: no-grad forward of ``inputs[rows]`` with this layer's output replaced.
-        recapture: a fresh shared pass on new inputs (same layer, same targets) -> LayerCapture.
+        recapture: a fresh shared pass on new inputs whose rows belong to samples ``rows`` (same layer,
+            same targets) -> LayerCapture.
         batch_size: how many extra inputs a perturbation method may run at once.
     """
 
@@ -51,7 +52,7 @@ class CAMContext:
     inputs: Tensor
     forward: Callable[[Tensor], Tensor]
     forward_replaced: Callable[[Tensor, Tensor], Tensor]
-    recapture: Callable[[Tensor], LayerCapture]
+    recapture: Callable[[Tensor, Tensor], LayerCapture]
     batch_size: int = 64
 
     @property

@@ -17,12 +17,12 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from .._state import eval_mode
 from .._typing import LayersSpec, ReshapeFn
 from ..errors import InputError
 from ..layers import resolve_layers
 from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_targets
 from ._capture import Capture, LayerCapture, run_capture
-from ._state import eval_mode
 from .base import CAMContext, CAMMethod
 from .perturbation import upsample
 from .registry import get_method
@@ -75,7 +75,9 @@ def normalize_maps(maps: Tensor) -> Tensor:
     lo = flat.amin(-1, keepdim=True)
     hi = flat.amax(-1, keepdim=True)
     span = hi - lo
-    out = torch.where(span > 0, (flat - lo) / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(flat))
+    out = torch.where(
+        span > 0, (flat - lo) / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(flat)
+    )
     return out.reshape(maps.shape)
 
 
@@ -208,9 +210,9 @@ class Explainer:
 
         def forward_replaced(rows: Tensor, replacement: Tensor) -> Tensor:
             def hook(_m: nn.Module, _i: object, out: object) -> object:
-                if isinstance(out, Tensor):
-                    return replacement
-                return type(out)([replacement, *out[1:]])  # type: ignore[call-overload]
+                if isinstance(out, (tuple, list)):
+                    return type(out)([replacement, *out[1:]])
+                return replacement
 
             handle = layer_cap.module.register_forward_hook(hook)
             try:
@@ -283,5 +285,3 @@ def explain(
     """Functional form of :class:`Explainer` (see :meth:`Explainer.explain` for ``options``)."""
     explainer = Explainer(model, layer, class_names=class_names, reshape=reshape, batch_size=batch_size)
     return explainer.explain(inputs, methods, targets, **options)
-
-

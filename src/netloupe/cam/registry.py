@@ -40,9 +40,18 @@ for _cls in (
 ):
     register_method(_cls)
 
-_ALIASES = {"grad-cam": "gradcam", "gradcampp": "gradcam++", "grad-cam++": "gradcam++", "score-cam": "scorecam",
-            "layer-cam": "layercam", "xgrad-cam": "xgradcam", "hires-cam": "hirescam", "eigen-cam": "eigencam",
-            "ablation-cam": "ablationcam", "smoothgradcampp": "smoothgradcam++"}
+_ALIASES = {
+    "grad-cam": "gradcam",
+    "gradcampp": "gradcam++",
+    "grad-cam++": "gradcam++",
+    "score-cam": "scorecam",
+    "layer-cam": "layercam",
+    "xgrad-cam": "xgradcam",
+    "hires-cam": "hirescam",
+    "eigen-cam": "eigencam",
+    "ablation-cam": "ablationcam",
+    "smoothgradcampp": "smoothgradcam++",
+}
 
 
 def available_methods() -> list[str]:
@@ -59,7 +68,5 @@ def get_method(method: str | CAMMethod, **kwargs: Any) -> CAMMethod:
     key = method.strip().lower()
     key = _ALIASES.get(key, key)
     if key not in METHODS:
-        raise UnknownMethod(
-            f"unknown method {method!r}{did_you_mean(key, METHODS)}; available: {', '.join(METHODS)}"
-        )
+        raise UnknownMethod(f"unknown method {method!r}{did_you_mean(key, METHODS)}; available: {', '.join(METHODS)}")
     return METHODS[key](**kwargs)

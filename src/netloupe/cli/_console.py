@@ -42,5 +42,5 @@ def progress() -> Progress:
         TextColumn("eta"),
         TimeRemainingColumn(),
         console=console,
-        transient=False,
+        transient=True,
     )

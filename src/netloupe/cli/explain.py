@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import torch
 import typer
 
-from ..models.zoo import DEFAULT_MODEL
+from ..models.zoo import DEFAULT_MODEL, LoadedModel
 from ._console import console, progress
 from ._options import load_cli_model, parse_device, parse_methods
 
@@ -29,18 +30,27 @@ def explain_command(
     batch_size: Annotated[int, typer.Option(min=1, help="Images per pass.")] = 8,
 ) -> None:
     """Explain why the model predicts what it predicts, for each IMAGE."""
-    from ..pipeline import explain_images
+    from ..pipeline import explain_loaded, load_images
 
     methods = parse_methods(method)
     dev = parse_device(device)
+    inputs = load_images(images)  # every file is checked before anything runs or is written
     loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
     spec: int | str | None = None
     if target is not None:
         spec = int(target) if target.lstrip("-").isdigit() else target
+    _check_before_running(loaded, layer, spec)
     with progress() as bar:
-        task = bar.add_task("explaining", total=len(images))
-        run = explain_images(
-            images, loaded, methods, top_k=top_k, target=spec, layer=layer, device=dev, batch_size=batch_size,
+        task = bar.add_task("explaining", total=len(inputs))
+        run = explain_loaded(
+            inputs,
+            loaded,
+            methods,
+            top_k=top_k,
+            target=spec,
+            layer=layer,
+            device=dev,
+            batch_size=batch_size,
             on_batch=lambda n: bar.advance(task, n),
         )
         save = bar.add_task("writing", total=1)
@@ -50,6 +60,23 @@ def explain_command(
         preds = " / ".join(f"{lab} {p:.2f}" for lab, p in zip(res.labels, res.probabilities, strict=True))
         console.print(f"[bold]{res.id}[/]: {preds}", highlight=False)
     console.print(f"wrote {manifest}", highlight=False)
+
+
+def _check_before_running(loaded: LoadedModel, layer: str | None, target: int | str | None) -> None:
+    """Fail on a bad layer or class before any work starts (and before a progress bar is drawn)."""
+    from ..layers import resolve_layer
+    from ..targets import resolve_targets
+
+    if layer is not None:
+        resolve_layer(loaded.model, layer)
+    if target is not None:
+        n = len(loaded.class_names)
+        resolve_targets(target, torch.zeros(1, 1 if n == 2 and _single_logit(loaded) else n), loaded.class_names)
+
+
+def _single_logit(loaded: LoadedModel) -> bool:
+    last = [m for m in loaded.model.modules() if isinstance(m, torch.nn.Linear)]
+    return bool(last) and last[-1].out_features == 1
 
 
 def register(app: typer.Typer) -> None:

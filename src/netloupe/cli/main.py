@@ -16,6 +16,8 @@ from ._console import print_error
 _COMMAND_MODULES = [
     "explain",
     "demo",
+    "bench",
+    "serve",
     "localize",
     "evaluate",
 ]

@@ -18,6 +18,7 @@ __all__ = ["SECTION_MODULES", "DemoContext", "run_demo"]
 #: Section builders, in report order. Add yours here.
 SECTION_MODULES: list[str] = [
     "netloupe.demo.section_explain",
+    "netloupe.demo.section_benchmarks",
     "netloupe.demo.section_localization",
 ]
 

@@ -84,7 +84,9 @@ def build(ctx: DemoContext) -> ReportSection:
     if not ctx.fast:
         first = run.results[0]
         uri = figure_to_data_uri(_guided_figure(ctx, loaded, first.image, first.labels[0]))
-        parts.append("<h3>Guided Grad-CAM</h3><p class='note'>Guided backpropagation times Grad-CAM "
-                     "(Selvaraju et al. 2017): class-discriminative and high-resolution.</p>")
+        parts.append(
+            "<h3>Guided Grad-CAM</h3><p class='note'>Guided backpropagation times Grad-CAM "
+            "(Selvaraju et al. 2017): class-discriminative and high-resolution.</p>"
+        )
         parts.append(f"<img src='{uri}' style='max-width:640px'>")
     return ReportSection("Where the network looks", "".join(parts))

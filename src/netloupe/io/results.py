@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -70,7 +70,8 @@ def save_run(run: ExplainRun, out_dir: Path, figures: bool = True) -> Path:
                     import matplotlib.pyplot as plt
 
                     plt.close(fig)  # type: ignore[arg-type]
-            np.savez_compressed(folder / "maps.npz", **{m: a.astype(np.float32) for m, a in res.maps.items()})
+            arrays: dict[str, Any] = {m: a.astype(np.float32) for m, a in res.maps.items()}
+            np.savez_compressed(folder / "maps.npz", **arrays)
             images.append(
                 {
                     "source": res.source,

@@ -41,7 +41,9 @@ def build_efficientnet_lite0(pretrained: bool = True) -> nn.Module:
         mapped = {}
         for (src_key, value), (dst_key, expected) in zip(source.items(), target.items(), strict=True):
             if value.shape != expected.shape:
-                raise ModelLoadError(f"model: weight {src_key} {tuple(value.shape)} != {dst_key} {tuple(expected.shape)}")
+                raise ModelLoadError(
+                    f"model: weight {src_key} {tuple(value.shape)} != {dst_key} {tuple(expected.shape)}"
+                )
             mapped[dst_key] = value
         model.load_state_dict(mapped)
     return model.eval()

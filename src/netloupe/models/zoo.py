@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -215,7 +215,7 @@ def _build_arch(arch: str, num_classes: int | None) -> nn.Module:
     import timm
     import torchvision
 
-    kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    kwargs: dict[str, Any] = {} if num_classes is None else {"num_classes": num_classes}
     tv_names = set(torchvision.models.list_models())
     if arch in tv_names:
         return torchvision.models.get_model(arch, weights=None, **kwargs)

@@ -12,7 +12,9 @@ from .colormaps import apply_colormap
 __all__ = ["overlay", "topk_figure"]
 
 
-def overlay(image: Image.Image | np.ndarray, heatmap: np.ndarray, alpha: float = 0.5, cmap: str = "turbo") -> Image.Image:
+def overlay(
+    image: Image.Image | np.ndarray, heatmap: np.ndarray, alpha: float = 0.5, cmap: str = "turbo"
+) -> Image.Image:
     """Blend a [0, 1] ``heatmap`` (H, W) over ``image`` of the same size: ``(1 - a) image + a colour(map)``.
 
     The colour weight grows with the map value, so cold regions keep the photo readable.

@@ -24,7 +24,7 @@ def image_to_data_uri(image: Image.Image | np.ndarray, fmt: str = "PNG") -> str:
     return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def figure_to_data_uri(fig: object, dpi: int = 110) -> str:
+def figure_to_data_uri(fig: object, dpi: int = 80) -> str:
     """Encode a matplotlib figure as a PNG ``data:`` URI and close it."""
     import matplotlib.pyplot as plt
 
@@ -52,7 +52,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;col
 header{background:#1d2330;color:#fff;padding:18px 32px}header h1{margin:0;font-size:24px}
 header p{margin:4px 0 0;color:#b9c1d6}nav{padding:8px 32px;background:#e9ecf5}nav a{margin-right:16px;color:#2a4fb0}
 main{padding:8px 32px 48px;max-width:1400px}section{background:#fff;border-radius:10px;padding:16px 20px;margin:18px 0;
-box-shadow:0 1px 3px rgba(0,0,0,.08)}h2{margin-top:0}figure{display:inline-block;margin:6px;vertical-align:top;text-align:center}
+box-shadow:0 1px 3px rgba(0,0,0,.08)}h2{margin-top:0}
+figure{display:inline-block;margin:6px;vertical-align:top;text-align:center}
 figure img{max-width:100%;border-radius:6px}figcaption{font-size:13px;color:#4a5368;max-width:260px;margin:auto}
 table{border-collapse:collapse;font-size:14px}td,th{border-bottom:1px solid #e3e6ee;padding:4px 10px;text-align:left}
 th{background:#f0f2f8}.note{color:#4a5368;font-size:14px}.mono{font-family:ui-monospace,monospace}
@@ -77,7 +78,8 @@ class Report:
         )
         return (
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{html.escape(self.title)}</title>"
+            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>{html.escape(self.title)}</title>"
             f"<style>{_STYLE}</style></head><body><header><h1>{html.escape(self.title)}</h1>"
             f"<p>{html.escape(self.subtitle)}</p></header><nav>{nav}</nav><main>{body}</main></body></html>"
         )

@@ -1,0 +1,186 @@
+"""One contract suite over every registered method."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+import torch
+from tests._tiny import NoGapNet, small_cnn
+from torch import nn
+
+import netloupe
+from netloupe import TopK
+from netloupe.errors import LayerNotFound, MethodNotApplicable, TargetError, UnknownMethod
+
+ALL = netloupe.available_methods()
+FAST = {"method_kwargs": {"smoothgradcam++": {"n_samples": 2}}}
+
+
+def _hook_count(model: nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules())
+
+
+def test_registry_names_are_lower_case_and_complete() -> None:
+    assert ALL == [
+        "cam",
+        "gradcam",
+        "gradcam++",
+        "xgradcam",
+        "layercam",
+        "hirescam",
+        "smoothgradcam++",
+        "scorecam",
+        "ablationcam",
+        "eigencam",
+        "counterfactual",
+    ]
+
+
+@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_shape_range_and_no_nan(method: str, dims: int) -> None:
+    model = small_cnn(dims)
+    size = {1: (3, 16), 2: (3, 12, 12), 3: (3, 6, 6, 6)}[dims]
+    x = torch.randn(2, *size)
+    res = netloupe.explain(model, x, method, TopK(2), **FAST)
+    m = res.maps[method]
+    assert m.shape == (2, 2, *size[1:])
+    assert m.dtype == torch.float32 and m.device == x.device
+    assert not torch.isnan(m).any()
+    assert m.min() >= 0 and m.max() <= 1
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_batch_equals_one_by_one(method: str) -> None:
+    model = small_cnn(2)
+    x = torch.randn(3, 3, 10, 10)
+    batch = netloupe.explain(model, x, method, TopK(2), normalize=False, relu=False, **FAST).maps[method]
+    for i in range(3):
+        single = netloupe.explain(model, x[i : i + 1], method, TopK(2), normalize=False, relu=False, **FAST)
+        if method == "smoothgradcam++":  # noise is drawn per batch; only its statistics agree
+            continue
+        torch.testing.assert_close(batch[i], single.maps[method][0], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_model_left_as_found(method: str) -> None:
+    model = small_cnn(2)
+    model.train()
+    model[1].eval()  # a mixed state must survive
+    model[0].weight.requires_grad_(False)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    hooks = _hook_count(model)
+    netloupe.explain(model, torch.randn(2, 3, 10, 10), method, **FAST)
+    assert model.training and not model[1].training and model[3].training
+    assert not model[0].weight.requires_grad and model[3].weight.requires_grad
+    assert all(p.grad is None for p in model.parameters())
+    assert _hook_count(model) == hooks
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k])  # BatchNorm running stats untouched
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_hooks_removed_after_an_exception(method: str) -> None:
+    model = small_cnn(2)
+    hooks = _hook_count(model)
+    with pytest.raises(TargetError):
+        netloupe.explain(model, torch.randn(1, 3, 10, 10), method, 99)
+    assert _hook_count(model) == hooks
+    assert torch.is_grad_enabled()
+
+
+def test_one_pass_serves_many_methods_and_classes() -> None:
+    model = small_cnn(2)
+    calls = {"n": 0}
+    model.register_forward_pre_hook(lambda *_: calls.__setitem__("n", calls["n"] + 1))
+    res = netloupe.explain(
+        model,
+        torch.randn(2, 3, 10, 10),
+        ["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "cam", "eigencam"],
+        TopK(3),
+    )
+    assert calls["n"] == 2  # one automatic-layer probe (cached afterwards) + the shared pass
+    assert set(res.maps) == {"gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "cam", "eigencam"}
+    netloupe.explain(model, torch.randn(2, 3, 10, 10), ["gradcam", "layercam"], TopK(3))
+    assert calls["n"] == 3
+
+
+def test_no_graph_before_the_target_layer() -> None:
+    # Parameters before the layer must receive no gradient path: autograd never records them.
+    model = small_cnn(2)
+    seen = []
+    model[0].register_forward_hook(lambda _m, _i, o: seen.append(o.requires_grad))
+    netloupe.explain(model, torch.randn(1, 3, 10, 10), "gradcam", layer="5")
+    assert seen == [False]
+
+
+def test_inplace_activation_after_target_layer() -> None:
+    model = small_cnn(2, inplace=True)
+    x = torch.randn(2, 3, 10, 10)
+    ours = netloupe.explain(model, x, "gradcam", 1, layer="3", normalize=False, relu=False).maps["gradcam"]
+    model_copy = small_cnn(2, inplace=False)
+    model_copy.load_state_dict(model.state_dict())
+    ref = netloupe.explain(model_copy, x, "gradcam", 1, layer="3", normalize=False, relu=False).maps["gradcam"]
+    torch.testing.assert_close(ours, ref)
+
+
+def test_no_memory_growth_over_many_calls() -> None:
+    model = small_cnn(2)
+    x = torch.randn(2, 3, 10, 10)
+
+    def tensors() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor))
+
+    netloupe.explain(model, x, ["gradcam", "scorecam"])
+    start = tensors()
+    for _ in range(20):
+        netloupe.explain(model, x, ["gradcam", "scorecam"])
+    assert tensors() - start <= 2
+
+
+def test_cam_refuses_a_model_without_gap_head() -> None:
+    with pytest.raises(MethodNotApplicable, match="gradcam"):
+        netloupe.explain(NoGapNet(), torch.randn(1, 3, 8, 8), "cam", layer="features")
+    res = netloupe.explain(NoGapNet(), torch.randn(1, 3, 8, 8), "gradcam", layer="features")
+    assert res.maps["gradcam"].shape == (1, 1, 8, 8)
+
+
+def test_cam_needs_the_layer_feeding_the_pool() -> None:
+    with pytest.raises(MethodNotApplicable, match="global average"):
+        netloupe.explain(small_cnn(2), torch.randn(1, 3, 10, 10), "cam", layer="3")
+
+
+def test_unknown_layer_and_method_suggest_names() -> None:
+    with pytest.raises(LayerNotFound, match="closest: 'fc'"):
+        netloupe.explain(NoGapNet(), torch.randn(1, 3, 8, 8), "gradcam", layer="fcc")
+    with pytest.raises(UnknownMethod, match="closest: 'gradcam'"):
+        netloupe.explain(NoGapNet(), torch.randn(1, 3, 8, 8), "gradcan")
+
+
+def test_automatic_layer_is_last_spatial_one() -> None:
+    res = netloupe.explain(small_cnn(2), torch.randn(1, 3, 10, 10), "gradcam")
+    assert res.layers == ["6"]
+
+
+def test_fused_layers_and_callable_targets() -> None:
+    model = small_cnn(2)
+    x = torch.randn(2, 3, 10, 10)
+    res = netloupe.explain(
+        model, x, "gradcam", [lambda out: out[:, 2], lambda out: out[:, 0] - out[:, 1]], layer=["2", "6"]
+    )
+    assert res.class_ids is None and res.maps["gradcam"].shape == (2, 2, 10, 10)
+    single = netloupe.explain(model, x, "gradcam", 2, layer=["2", "6"]).maps["gradcam"][:, 0]
+    torch.testing.assert_close(res.maps["gradcam"][:, 0], single)
+
+
+def test_class_names_and_topk_labels() -> None:
+    names = ["a", "b", "c", "d", "e"]
+    res = netloupe.explain(small_cnn(2), torch.randn(2, 3, 10, 10), "gradcam", "C", class_names=names)
+    assert res.labels() == [["c"], ["c"]]
+    with pytest.raises(TargetError, match="closest"):
+        netloupe.explain(small_cnn(2), torch.randn(1, 3, 10, 10), "gradcam", "cc", class_names=names)
+    res = netloupe.explain(small_cnn(2), torch.randn(2, 3, 10, 10), "gradcam", TopK(3))
+    order = res.probabilities.argsort(1, descending=True)[:, :3]
+    assert torch.equal(res.class_ids, order)
