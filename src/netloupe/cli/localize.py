@@ -45,6 +45,7 @@ def localize_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("netloupe-localize"),
     batch_size: Annotated[int, typer.Option(min=1, help="Images per batch.")] = 16,
     subset: Annotated[int, typer.Option(min=1, help="Seeded subset (Score-CAM).")] = 100,
+    only_subset: Annotated[bool, typer.Option(help="Evaluate only the seeded subset (every method).")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N usable items.")] = None,
     maxboxacc: Annotated[bool, typer.Option(help="Compute MaxBoxAccV2.")] = True,
     maxboxacc_step: Annotated[float, typer.Option(min=0.001, max=0.5, help="Threshold step.")] = 0.01,
@@ -75,6 +76,13 @@ def localize_command(
     for line in ds.skipped:
         console.print(f"[yellow]skipped[/] {line}", highlight=False, markup=True)
     items = ds.items[:limit] if limit else ds.items
+    if only_subset:
+        import random
+
+        # the same choice as run_localization's subset (one group: keys (0, i)), so tables line up
+        k = min(subset, len(items))
+        chosen = sorted(i for _, i in random.Random(seed).sample([(0, i) for i in range(len(items))], k))
+        items = [items[i] for i in chosen]
     console.print(f"{len(items)} item(s) to evaluate, {len(ds.skipped)} skipped", highlight=False)
     loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
     start = time.perf_counter()
