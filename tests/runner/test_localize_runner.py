@@ -142,7 +142,5 @@ def test_cli_localize(tmp_path: Path) -> None:
         "localization.json",
         "examples.png",
     }
-    res = CliRunner().invoke(
-        app, ["localize", str(tmp_path / "ds"), "--method", "gradcamm", "--out", str(out)]
-    )
+    res = CliRunner().invoke(app, ["localize", str(tmp_path / "ds"), "--method", "gradcamm", "--out", str(out)])
     assert res.exit_code != 0
