@@ -142,5 +142,11 @@ def test_cli_localize(tmp_path: Path) -> None:
         "localization.json",
         "examples.png",
     }
+    out2 = tmp_path / "out2"
+    args = ["localize", str(tmp_path / "ds"), "--model", register_tiny(), "--method", "center", "--out", str(out2)]
+    res = CliRunner().invoke(app, [*args, "--only-subset", "--subset", "2", "--device", "cpu", "--no-maxboxacc"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out2 / "localization.json").read_text())["meta"]
+    assert meta["items"] == 2
     res = CliRunner().invoke(app, ["localize", str(tmp_path / "ds"), "--method", "gradcamm", "--out", str(out)])
     assert res.exit_code != 0
