@@ -11,6 +11,7 @@ the largest connected component; a localization counts as correct at IoU >= 0.5.
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ from ..viz.report import ReportSection, figure_to_data_uri, table_html
 from .images import demo_photo
 from .runner import DemoContext
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["COFFEE_CUP_BOX", "build"]
 
 #: (x0, y0, x1, y1) of the cup in coffee.png, drawn by hand (see the module docstring).
@@ -30,7 +34,7 @@ METHODS = ["cam", "gradcam", "gradcam++", "layercam"]
 
 def _figure(
     image: np.ndarray, maps: dict[str, np.ndarray], boxes: dict[str, list[float]], ious: dict[str, float]
-):  # type: ignore[no-untyped-def]
+) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,7 +76,7 @@ def build(ctx: DemoContext) -> ReportSection:
         heat = torch.nn.functional.interpolate(
             res.maps[m][:, :1].float(), size=(h, w), mode="bilinear", align_corners=False
         )[0, 0]
-        box = boxes_from_maps(heat[None], 0.2)[0]  # type: ignore[index]
+        box = cast(torch.Tensor, boxes_from_maps(heat[None], 0.2))[0]
         maps[m] = heat.cpu().numpy()
         boxes[m] = [round(v, 1) for v in box.tolist()]
         ious[m] = float(box_iou(box.cpu(), truth))

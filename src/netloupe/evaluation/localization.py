@@ -52,8 +52,7 @@ def best_box_iou(pred_boxes: Tensor, gt_boxes: Tensor, gt_valid: Tensor | None =
     pred = pred_boxes if pred_boxes.ndim == 3 else pred_boxes.unsqueeze(1)
     if pred.shape[0] != gt_boxes.shape[0] or pred.shape[-1] != 4:
         raise InputError(
-            f"pred_boxes: expected (N, 4) or (N, K, 4) with N={gt_boxes.shape[0]}, "
-            f"got {tuple(pred_boxes.shape)}"
+            f"pred_boxes: expected (N, 4) or (N, K, 4) with N={gt_boxes.shape[0]}, got {tuple(pred_boxes.shape)}"
         )
     gt = torch.nan_to_num(gt_boxes.to(pred.device).float())
     iou = box_iou(pred.float()[:, :, None, :], gt[:, None, :, :])  # (N, K, M)
@@ -81,6 +80,9 @@ def topk_correct(logits: Tensor, labels: Tensor, k: int) -> Tensor:
     k = min(k, logits.shape[1])
     top = logits.topk(k, dim=1).indices
     return (top == labels.to(top.device)[:, None]).any(1)
+
+
+_LOC_KEYS = ("top1_cls", "top5_cls", "top1_loc", "top5_loc", "gt_known_loc")
 
 
 @dataclass
@@ -134,9 +136,6 @@ class LocalizationAccumulator:
         out = {f"{k}_error": 1.0 - v / self.n for k, v in self._counts.items()}
         out["n"] = float(self.n)
         return out
-
-
-_LOC_KEYS = ("top1_cls", "top5_cls", "top1_loc", "top5_loc", "gt_known_loc")
 
 
 @dataclass
@@ -263,9 +262,7 @@ def pointing_game_hits(
     h, w = maps.shape[-2:]
     r = torch.arange(h, device=maps.device, dtype=torch.float32)
     c = torch.arange(w, device=maps.device, dtype=torch.float32)
-    d2 = (r[None, :, None] - rows.float()[:, None, None]) ** 2 + (
-        c[None, None, :] - cols.float()[:, None, None]
-    ) ** 2
+    d2 = (r[None, :, None] - rows.float()[:, None, None]) ** 2 + (c[None, None, :] - cols.float()[:, None, None]) ** 2
     d2 = torch.where(masks, d2, torch.full_like(d2, float("inf")))
     return d2.flatten(1).amin(1) <= tolerance**2
 
