@@ -16,7 +16,9 @@ __all__ = ["register"]
 
 
 def explain_command(
-    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, TIFF, BMP, .npy).", show_default=False)],
+    images: Annotated[
+        list[Path], typer.Argument(help="Image files (PNG, JPEG, TIFF, BMP, .npy, DICOM, NIfTI).", show_default=False)
+    ],
     model: Annotated[str, typer.Option("--model", "-m", help="Zoo name or model file.")] = DEFAULT_MODEL,
     method: Annotated[str, typer.Option("--method", help="Comma-separated CAM methods.")] = "gradcam",
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Explain the k most probable classes.")] = 3,
@@ -28,18 +30,38 @@ def explain_command(
     trust_pickle: Annotated[bool, typer.Option(help="Allow loading a full pickled model (runs code).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per pass.")] = 8,
+    window: Annotated[
+        str | None, typer.Option(help="DICOM/NIfTI window: lung, mediastinum, bone, brain, soft-tissue or C,W.")
+    ] = None,
+    frame: Annotated[int | None, typer.Option(help="Multi-frame DICOM: the frame to explain.")] = None,
+    volume: Annotated[int | None, typer.Option(help="4-D NIfTI: the volume to explain.")] = None,
+    slice_axis: Annotated[
+        int | None, typer.Option(help="3-D input, 2-D model: slice perpendicular to this axis.")
+    ] = None,
+    slice_index: Annotated[int | None, typer.Option(help="3-D input: slice index (default: middle).")] = None,
 ) -> None:
     """Explain why the model predicts what it predicts, for each IMAGE."""
+    from ..io.medical import is_medical_path
     from ..pipeline import explain_loaded, load_images
 
     methods = parse_methods(method)
     dev = parse_device(device)
+    medical = [p for p in images if is_medical_path(p)]
+    images = [p for p in images if not is_medical_path(p)]
     inputs = load_images(images)  # every file is checked before anything runs or is written
     loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
     spec: int | str | None = None
     if target is not None:
         spec = int(target) if target.lstrip("-").isdigit() else target
     _check_before_running(loaded, layer, spec)
+    if medical:  # DICOM / NIfTI: maps written back in each file's geometry (netloupe.medical.explain_files)
+        from .medical import explain_medical_cli
+
+        explain_medical_cli(
+            medical, loaded, methods, out, spec, layer, window, frame, volume, slice_axis, slice_index, dev
+        )
+        if not images:
+            return
     with progress() as bar:
         task = bar.add_task("explaining", total=len(inputs))
         run = explain_loaded(

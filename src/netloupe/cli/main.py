@@ -16,8 +16,15 @@ from ._console import print_error
 _COMMAND_MODULES = [
     "explain",
     "demo",
-    "bench",
+    "medical",
+    "audit",
+    "internals",
+    "seq",
+    "caption",
+    "har",
     "serve",
+    "run",
+    "bench",
     "localize",
     "evaluate",
 ]

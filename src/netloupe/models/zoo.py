@@ -107,7 +107,7 @@ def _efficientnet_lite0() -> LoadedModel:
 
 
 # Modules that register more zoo entries when imported (the medical and sequence models add theirs).
-_ENTRY_MODULES: list[str] = []
+_ENTRY_MODULES: list[str] = ["netloupe.models.medical", "netloupe.models.internals_zoo"]
 _loaded_entry_modules = False
 
 

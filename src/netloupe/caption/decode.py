@@ -1,0 +1,112 @@
+"""Greedy and beam-search decoding of a one-step language model (used by the captioner, testable alone).
+
+A *step function* maps ``(tokens (B,), state) -> (log_probs (B, V), state)``; the state is a tuple of
+tensors whose first dimension is the batch (hypotheses), so beams are re-ordered with ``index_select``.
+Beam search keeps the ``beam`` best prefixes by summed log-probability (Graves, 2012; Sutskever, Vinyals &
+Le, 2014), sets finished hypotheses aside and stops when no live prefix can beat the best finished one
+(exact when ``alpha = 0``, because log-probabilities only fall as words are added). The final ranking
+divides by ``length ** alpha`` (Wu et al., 2016 use a smoothed variant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..errors import InputError
+
+__all__ = ["Hypothesis", "StepFn", "beam_search", "greedy_decode"]
+
+State = tuple[Tensor, ...]
+StepFn = Callable[[Tensor, State], tuple[Tensor, State]]
+
+
+@dataclass
+class Hypothesis:
+    """A decoded word-id sequence (without ``<bos>``/``<eos>``) and its summed log-probability."""
+
+    tokens: list[int]
+    log_prob: float
+    finished: bool
+
+
+@torch.no_grad()
+def greedy_decode(step: StepFn, state: State, bos: int, eos: int, max_len: int = 30) -> list[Hypothesis]:
+    """Most probable next word at every step, for a batch of ``B`` start states."""
+    if max_len < 1:
+        raise InputError(f"max_len: must be >= 1, got {max_len}")
+    b = state[0].shape[0]
+    device = state[0].device
+    tokens = torch.full((b,), bos, dtype=torch.long, device=device)
+    out = torch.zeros(b, max_len, dtype=torch.long, device=device)
+    score = torch.zeros(b, device=device)
+    alive = torch.ones(b, dtype=torch.bool, device=device)
+    lengths = torch.full((b,), max_len, dtype=torch.long, device=device)
+    for t in range(max_len):
+        logp, state = step(tokens, state)
+        lp, tokens = logp.max(1)
+        score = score + lp * alive
+        out[:, t] = tokens
+        ended = alive & (tokens == eos)
+        lengths = torch.where(ended, torch.full_like(lengths, t), lengths)
+        alive = alive & ~ended
+        if not alive.any():
+            break
+    return [
+        Hypothesis(out[i, : lengths[i]].tolist(), float(score[i]), bool(lengths[i] < max_len)) for i in range(b)
+    ]
+
+
+@torch.no_grad()
+def beam_search(
+    step: StepFn, state: State, bos: int, eos: int, beam: int = 3, max_len: int = 30, alpha: float = 0.0
+) -> list[Hypothesis]:
+    """Beam search for ONE start state (batch 1); returns finished hypotheses, best first."""
+    if beam < 1:
+        raise InputError(f"beam: must be >= 1, got {beam}")
+    if state[0].shape[0] != 1:
+        raise InputError(f"state: beam search decodes one sequence at a time, got batch {state[0].shape[0]}")
+    device = state[0].device
+    prefixes: list[list[int]] = [[]]
+    scores = torch.zeros(1, device=device)
+    tokens = torch.tensor([bos], device=device)
+    finished: list[Hypothesis] = []
+
+    def rank(h: Hypothesis) -> float:
+        return h.log_prob / max(1, len(h.tokens) + 1) ** alpha
+
+    for _ in range(max_len):
+        logp, state = step(tokens, state)
+        cand = (scores[:, None] + logp).flatten()
+        top = cand.topk(min(beam * 2, cand.numel()))
+        vocab = logp.shape[1]
+        keep_rows, keep_tok, keep_score, new_prefixes = [], [], [], []
+        for s, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+            row, tok = divmod(flat, vocab)
+            if tok == eos:
+                finished.append(Hypothesis(prefixes[row], s, True))
+            else:
+                keep_rows.append(row)
+                keep_tok.append(tok)
+                keep_score.append(s)
+                new_prefixes.append([*prefixes[row], tok])
+            if len(keep_rows) == beam:
+                break
+        if not keep_rows:
+            break
+        best_done = max((h.log_prob for h in finished), default=float("-inf"))
+        if alpha == 0.0 and max(keep_score) <= best_done:
+            break
+        idx = torch.tensor(keep_rows, device=device)
+        state = tuple(s.index_select(0, idx) for s in state)
+        tokens = torch.tensor(keep_tok, device=device)
+        scores = torch.tensor(keep_score, device=device)
+        prefixes = new_prefixes
+    else:
+        finished += [Hypothesis(p, float(s), False) for p, s in zip(prefixes, scores.tolist(), strict=True)]
+    if not finished:  # every live prefix ran out of room
+        finished = [Hypothesis(p, float(s), False) for p, s in zip(prefixes, scores.tolist(), strict=True)]
+    return sorted(finished, key=rank, reverse=True)

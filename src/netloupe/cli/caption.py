@@ -1,0 +1,80 @@
+"""``netloupe caption``: train/score the MedPix captioner, and caption one image with per-word Grad-CAM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._console import console, fail
+
+__all__ = ["register"]
+
+DEFAULT_CKPT = Path("out/caption/captioner.pt")
+
+
+def caption(
+    image: Path = typer.Argument(..., help="image file to caption"),
+    model: Path = typer.Option(DEFAULT_CKPT, help="captioner checkpoint (from `netloupe caption-train`)"),
+    explain: bool = typer.Option(False, "--explain", help="Grad-CAM per word, written as a PNG strip"),
+    out: Path | None = typer.Option(None, help="PNG for the strip (default: IMAGE-caption.png)"),
+    beam: int = typer.Option(3, help="beam width (1 = greedy)"),
+) -> None:
+    """Caption IMAGE; with --explain also show where in the image each word came from."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from ..caption.explain import explain_caption, strip_figure
+    from ..caption.train import load_captioner
+
+    torch.set_num_threads(1)
+    bundle = load_captioner(model)
+    if not image.is_file():
+        fail(f"image: {image} not found")
+    if not explain:
+        from ..caption.data import load_image
+
+        x = bundle.preprocess(load_image(image))[None]
+        hyp = bundle.captioner.generate(x, bundle.vocab.bos_id, bundle.vocab.eos_id, beam=beam)[0]
+        console.print(" ".join(bundle.vocab.decode(hyp.tokens)))
+        return
+    expl = explain_caption(bundle.captioner, bundle.vocab, bundle.preprocess, image, beam=beam)
+    console.print(" ".join(expl.words))
+    path = out or image.with_name(image.stem + "-caption.png")
+    fig = strip_figure(expl)
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=90)  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
+    tmp.replace(path)
+    console.print(f"wrote {path}")
+
+
+def caption_train(
+    data: Path | None = typer.Option(None, help="medpix2-captions-subset folder (default: shared data)"),
+    out: Path = typer.Option(Path("results/caption"), help="folder for scores and figures"),
+    cache: Path = typer.Option(Path("out/caption"), help="folder for cached features and the checkpoint"),
+    epochs: int = typer.Option(25),
+    seed: int = typer.Option(0),
+    audit_images: int = typer.Option(100, help="test images explained for the watermark audit"),
+) -> None:
+    """Train the captioner (fixed seed), score it on the test split and audit the watermark."""
+    import torch
+
+    from .._paths import shared_data_dir
+    from ..caption.evaluate import evaluate_captioner
+
+    torch.set_num_threads(1)
+    if data is None:
+        root = shared_data_dir()
+        if root is None or not (root / "medpix2-captions-subset").is_dir():
+            fail("data: pass --data with the medpix2-captions-subset folder")
+        data = root / "medpix2-captions-subset"
+    res = evaluate_captioner(data, out, cache, epochs, seed, audit_images, log=console.print)
+    console.print((out / "scores.md").read_text())
+    console.print(f"checkpoint: {res['checkpoint']}  ({res['wall_seconds']:.0f} s)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``netloupe caption IMAGE [--explain]`` and ``netloupe caption-train``."""
+    app.command("caption")(caption)
+    app.command("caption-train")(caption_train)

@@ -1,0 +1,124 @@
+"""``netloupe run DATASET``: explain a whole image folder or CSV listing, resumably.
+
+Exit status: 0 when the run went through every item, even if some items failed (they are listed in
+the summary and in ``manifest.json``); 130 when interrupted (re-run the same command to resume);
+2 on a usage error or a broken job (bad model, layer or method).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from ..models.zoo import DEFAULT_MODEL
+from ._console import console
+from ._options import load_cli_model, parse_device, parse_methods
+
+__all__ = ["register"]
+
+_MAX_LISTED_FAILURES = 20
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.1f} img/s" if speed else "-- img/s")
+
+
+def run_command(
+    dataset: Annotated[Path, typer.Argument(help="Image folder (searched recursively) or a CSV listing images.")],
+    methods: Annotated[str, typer.Option("--methods", "--method", help="Comma-separated CAM methods.")] = "gradcam",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (re-run into it to resume).")] = Path(
+        "netloupe-run"
+    ),
+    model: Annotated[str, typer.Option("--model", "-m", help="Zoo name or model file.")] = DEFAULT_MODEL,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Explain the k most probable classes.")] = 1,
+    layer: Annotated[str | None, typer.Option("--layer", help="Target layer (default: the model's).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per pass.")] = 16,
+    workers: Annotated[int, typer.Option(min=0, help="Decoding processes (local); actors (ray).")] = 2,
+    writers: Annotated[int, typer.Option(min=1, help="Threads writing files.")] = 4,
+    engine: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images.")] = None,
+    root: Annotated[Path | None, typer.Option(help="Folder that relative CSV paths start from.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N (local engine).")] = "auto",
+    compile: Annotated[bool, typer.Option("--compile", help="Run the model through torch.compile.")] = False,
+    arch: Annotated[str | None, typer.Option(help="torchvision/timm architecture for --checkpoint.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="State-dict file for --arch.")] = None,
+    trust_pickle: Annotated[bool, typer.Option(help="Allow loading a full pickled model (runs code).")] = False,
+) -> None:
+    """Explain every image of DATASET; overlays, arrays, a journal and a manifest go to --out."""
+    from ..errors import InputError
+    from ..runner import run_dataset
+
+    if engine not in ("local", "ray"):
+        raise InputError(f"--engine: expected local or ray, got {engine!r}")
+    method_list = parse_methods(methods)
+    dev = parse_device(device)
+    loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
+    bar = Progress(
+        TextColumn("[bold]explaining"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task("explaining", total=None)
+    eng: Literal["local", "ray"] = "ray" if engine == "ray" else "local"
+
+    def on_start(todo: int, skipped: int) -> None:
+        if skipped:
+            console.print(f"resuming: {skipped} images already done, {todo} to go", highlight=False)
+        bar.update(task, total=todo)
+
+    with bar:
+        summary = run_dataset(
+            dataset,
+            loaded,
+            method_list,
+            out,
+            top_k=top_k,
+            layer=layer,
+            batch_size=batch_size,
+            workers=workers,
+            writers=writers,
+            device=dev,
+            engine=eng,
+            limit=limit,
+            root=root,
+            compile=compile,
+            on_start=on_start,
+            on_progress=lambda n: bar.advance(task, n),
+        )
+    console.print(
+        f"{summary.done} explained ({summary.images_per_second:.2f} img/s), {summary.skipped} already done, "
+        f"{len(summary.failed)} failed, of {summary.total}; wrote {summary.manifest}",
+        highlight=False,
+    )
+    for f in summary.failed[:_MAX_LISTED_FAILURES]:
+        console.print(f"  failed {f['source']}: {f['reason']}", markup=False, highlight=False)
+    if len(summary.failed) > _MAX_LISTED_FAILURES:
+        console.print(f"  ... and {len(summary.failed) - _MAX_LISTED_FAILURES} more (see the manifest)")
+    if summary.interrupted:
+        console.print(f"interrupted with {summary.pending} images to go; re-run the same command to resume")
+        raise typer.Exit(130)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)

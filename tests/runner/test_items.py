@@ -1,0 +1,72 @@
+"""Listing a dataset: folders (recursive, stable ids), CSV listings, clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from netloupe.errors import InputError
+from netloupe.runner import discover_items
+
+
+def _touch(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+
+
+def test_folder_is_searched_recursively_with_stable_ids(tmp_path: Path) -> None:
+    for rel in ["b.png", "a.jpg", "sub/c.JPEG", "sub/deeper/d e.png", ".hidden/x.png", "sub/.y.png", "notes.txt"]:
+        _touch(tmp_path / rel)
+    items = discover_items(tmp_path)
+    assert [it.id for it in items] == ["a", "b", "sub_c", "sub_deeper_d_e"]
+    assert items[2].source == str(tmp_path / "sub" / "c.JPEG")
+    assert [it.id for it in discover_items(tmp_path, limit=2)] == ["a", "b"]
+
+
+def test_colliding_names_get_a_path_hash(tmp_path: Path) -> None:
+    for rel in ["cat.png", "cat.jpg", "x/y.png", "x_y.png"]:
+        _touch(tmp_path / rel)
+    ids = {Path(it.source).relative_to(tmp_path).as_posix(): it.id for it in discover_items(tmp_path)}
+    assert ids["cat.png"] == "cat-" + hashlib.sha1(b"cat.png").hexdigest()[:8]
+    assert ids["cat.jpg"] == "cat-" + hashlib.sha1(b"cat.jpg").hexdigest()[:8]
+    assert ids["x/y.png"].startswith("x_y-") and ids["x_y.png"].startswith("x_y-")
+    assert len(set(ids.values())) == 4
+
+
+def test_csv_with_header_labels_and_root(tmp_path: Path) -> None:
+    (tmp_path / "list.csv").write_text("image,class_index,name\nb.png,3,three\nsub/a.png,7,seven\n")
+    items = discover_items(tmp_path / "list.csv", root=tmp_path / "imgs")
+    assert [(it.id, it.label) for it in items] == [("b", "3"), ("sub_a", "7")]
+    assert items[1].source == str(tmp_path / "imgs" / "sub" / "a.png")
+
+
+def test_csv_without_header_uses_the_first_column(tmp_path: Path) -> None:
+    (tmp_path / "list.csv").write_text("/data/one.png\n/data/two.png\n")
+    items = discover_items(tmp_path / "list.csv")
+    assert [(it.source, it.id, it.label) for it in items] == [
+        ("/data/one.png", "one", ""),
+        ("/data/two.png", "two", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setup", "match"),
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.mkdir(), "no image files"),
+        (lambda p: p.write_text("x"), "neither a folder nor a .csv"),
+    ],
+)
+def test_bad_datasets_get_one_line_errors(tmp_path: Path, setup, match: str) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "ds"
+    setup(target)
+    with pytest.raises(InputError, match=match):
+        discover_items(target)
+
+
+def test_csv_listing_an_image_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "list.csv").write_text("path\na.png\na.png\n")
+    with pytest.raises(InputError, match="more than once"):
+        discover_items(tmp_path / "list.csv")
