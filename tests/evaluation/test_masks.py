@@ -23,7 +23,11 @@ def test_energy_inside_all_half_none_and_empty() -> None:
     empty = torch.zeros(8, 8)
     maps = torch.stack([inside, half, outside, empty])
     e = energy_in_mask(maps, mask.expand(4, -1, -1))
-    assert e.tolist() == [1.0, 0.5, 0.0, 0.0]
+    assert e[:3].tolist() == [1.0, 0.5, 0.0]
+    assert torch.isnan(e[3])  # no energy, no share (as evaluation.energy.energy_share)
+    acc = MaskAccumulator()
+    assert acc.update(maps, mask.expand(4, -1, -1)).tolist() == [1.0, 0.5, 0.0, 0.0]
+    assert acc.compute()["energy_in_mask"] == pytest.approx(1.5 / 4)  # the empty map counts as 0
 
 
 def test_energy_ignores_negative_values() -> None:
@@ -36,9 +40,7 @@ def test_mask_iou_and_best_threshold() -> None:
     gt = _mask(10, 10, slice(0, 10), slice(0, 5))
     assert mask_iou(gt, gt).item() == 1.0
     assert mask_iou(_mask(10, 10, slice(0, 5), slice(0, 5)), gt).item() == 0.5
-    assert (
-        mask_iou(torch.zeros(10, 10, dtype=torch.bool), torch.zeros(10, 10, dtype=torch.bool)).item() == 0.0
-    )
+    assert mask_iou(torch.zeros(10, 10, dtype=torch.bool), torch.zeros(10, 10, dtype=torch.bool)).item() == 0.0
     # a ramp over columns: best threshold keeps exactly columns 0..4
     ramp = torch.linspace(1, 0, 10).expand(10, 10).clone()  # col 0 = 1 ... col 9 = 0
     iou, thr = best_threshold_iou(ramp[None], gt[None])

@@ -5,7 +5,8 @@
 * :mod:`.masks` — energy inside the mask, best-threshold IoU, PxAP / PIoU;
 * :mod:`.faithfulness` — deletion / insertion (RISE), Average Drop / Increase, ROAD;
 * :mod:`.sanity` — parameter randomisation with rank correlation (Adebayo et al. 2018);
-* :mod:`.baselines` — random, edge (Sobel), centred Gaussian and plain-gradient maps.
+* :mod:`.baselines` — random, edge (Sobel), centred Gaussian and plain-gradient maps;
+* :mod:`.energy` — share of energy inside regions (masks, boxes, borders, corners) for the medical views.
 
 Accumulator classes (``LocalizationAccumulator``, ``MaxBoxAccumulator``, ``PointingGameAccumulator``,
 ``MaskAccumulator``) sum over a dataset batch by batch. Nothing here reads files or prints.

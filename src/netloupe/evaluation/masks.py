@@ -1,8 +1,8 @@
 """Mask metrics: energy inside the mask, IoU at the best threshold, PxAP.
 
 Maps ``(N, H, W)`` and masks ``(N, H, W)`` (bool) share the image's pixel grid. Rates are fractions.
-(``netloupe.evaluation.energy`` covers the medical "share of energy inside regions" views; the
-definition here is the same: positive map mass inside over positive mass overall.)
+(``netloupe.evaluation.energy`` covers the medical "share of energy inside regions" views;
+:func:`energy_in_mask` uses its definition: positive map mass inside over positive mass overall.)
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from ..errors import InputError
+from .energy import energy_share
 
 __all__ = ["MaskAccumulator", "best_threshold_iou", "energy_in_mask", "mask_iou"]
 
@@ -28,16 +29,12 @@ def _check(maps: Tensor, masks: Tensor) -> tuple[Tensor, Tensor]:
 def energy_in_mask(maps: Tensor, masks: Tensor) -> Tensor:
     """Share of the map's energy inside the mask ("energy-based pointing game", Wang et al. 2020, Score-CAM).
 
-    ``E = Σ_{p ∈ mask} max(M_p, 0) / Σ_p max(M_p, 0)``, per sample ``(N,)``. A map with no positive
-    energy (e.g. all zeros) scores 0: it points at nothing, so it earns no credit.
+    ``E = Σ_{p ∈ mask} max(M_p, 0) / Σ_p max(M_p, 0)``, per sample ``(N,)``. One definition with
+    :func:`netloupe.evaluation.energy.energy_share` (which this calls): a map with no positive energy
+    has no share, NaN. :class:`MaskAccumulator` counts such maps as 0 in its mean (no credit).
     """
     m, k = _check(maps, masks)
-    pos = m.clamp(min=0)
-    total = pos.flatten(1).sum(1)
-    inside = (pos * k).flatten(1).sum(1)
-    return torch.where(
-        total > 0, inside / total.clamp(min=torch.finfo(total.dtype).tiny), torch.zeros_like(total)
-    )
+    return energy_share(m, k, spatial=2, relu=True)
 
 
 def mask_iou(pred: Tensor, masks: Tensor) -> Tensor:
@@ -48,9 +45,7 @@ def mask_iou(pred: Tensor, masks: Tensor) -> Tensor:
     return torch.where(union > 0, inter / union.clamp(min=1), torch.zeros_like(union))
 
 
-def best_threshold_iou(
-    maps: Tensor, masks: Tensor, thresholds: Tensor | None = None
-) -> tuple[Tensor, Tensor]:
+def best_threshold_iou(maps: Tensor, masks: Tensor, thresholds: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Per-sample best IoU between ``M > τ`` (maps min-max normalised to [0, 1]) and the mask.
 
     Returns ``(iou (N,), threshold (N,))`` maximised over ``thresholds`` (default 0, 0.01, ..., 0.99).
@@ -90,9 +85,9 @@ class MaskAccumulator:
     _energy: list[float] = field(default_factory=list)
 
     def update(self, maps: Tensor, masks: Tensor) -> Tensor:
-        """Add a batch; returns the per-sample energy inside the mask ``(N,)``."""
+        """Add a batch; returns the per-sample energy inside the mask ``(N,)`` (0 for empty maps)."""
         m, k = _check(maps, masks)
-        energy = energy_in_mask(m, k)
+        energy = torch.nan_to_num(energy_in_mask(m, k), nan=0.0)  # an empty map earns no credit
         m = _minmax(m)
         # bin b holds values in (b/bins, (b+1)/bins]; value 0 goes to bin -1 (never foreground) -> index 0 of
         # a (bins + 1) histogram shifted by one
