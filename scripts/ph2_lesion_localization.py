@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "folds.csv").open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["image", "is_melanoma", "fold"])
+        w.writerow(["image", "fold"])  # names and folds only: the labels stay in the PH2 folder
         for it, fo in zip(ds.items, folds, strict=True):
-            w.writerow([it.image.name, it.label, int(fo)])
+            w.writerow([it.image.name, int(fo)])
 
     # 1. cached pooled features of every image and its horizontal flip
     t0 = time.time()
