@@ -15,8 +15,11 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "gallery"
 
 def main() -> None:
     loaded = netloupe.load_model()
-    photos = {"chelsea": demo_photo("chelsea.png"), "coffee": demo_photo("coffee.png"),
-              "motorcycle": demo_photo("motorcycle_left.png")}
+    photos = {
+        "chelsea": demo_photo("chelsea.png"),
+        "coffee": demo_photo("coffee.png"),
+        "motorcycle": demo_photo("motorcycle_left.png"),
+    }
     run = explain_images(list(photos.values()), loaded, ["gradcam", "gradcam++", "scorecam"], top_k=3)
     for res, name in zip(run.results, photos, strict=True):
         res.id = name

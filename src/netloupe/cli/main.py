@@ -25,6 +25,8 @@ _COMMAND_MODULES = [
     "serve",
     "run",
     "bench",
+    "localize",
+    "evaluate",
 ]
 
 app = typer.Typer(

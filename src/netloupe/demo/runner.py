@@ -22,6 +22,7 @@ SECTION_MODULES: list[str] = [
     "netloupe.demo.section_benchmarks",
     "netloupe.demo.section_medical",
     "netloupe.demo.section_internals",
+    "netloupe.demo.section_localization",
 ]
 
 
