@@ -16,17 +16,17 @@ from ._console import print_error
 _COMMAND_MODULES = [
     "explain",
     "demo",
+    "localize",
+    "evaluate",
+    "internals",
     "medical",
     "audit",
-    "internals",
     "seq",
     "caption",
     "har",
     "serve",
     "run",
     "bench",
-    "localize",
-    "evaluate",
 ]
 
 app = typer.Typer(

@@ -18,6 +18,14 @@ __all__ = ["SECTION_MODULES", "DemoContext", "run_demo"]
 #: Section builders, in report order. Add yours here.
 SECTION_MODULES: list[str] = [
     "netloupe.demo.section_explain",
+    "netloupe.demo.section_localization",
+    "netloupe.demo.section_internals",
+    "netloupe.demo.section_medical",
+    "netloupe.demo.section_sequence",
+    "netloupe.demo.section_caption",
+    "netloupe.demo.section_benchmarks",
+] = [
+    "netloupe.demo.section_explain",
     "netloupe.demo.section_sequence",
     "netloupe.demo.section_benchmarks",
     "netloupe.demo.section_medical",
