@@ -21,3 +21,16 @@ def test_demo_report_is_self_contained(tmp_path: Path, capsys: pytest.CaptureFix
         s[:40] for s in sources if not s.startswith("data:")
     ]
     assert "<script src" not in html and "@import" not in html
+
+
+def test_caption_and_benchmark_sections_render_committed_results(tmp_path: Path) -> None:
+    from netloupe.demo import run_demo
+    from netloupe.demo.section_benchmarks import results_dir
+
+    if not (results_dir() / "cpu.json").is_file():
+        pytest.skip("no committed benchmark results in this checkout")
+    html = run_demo(
+        tmp_path, sections=["netloupe.demo.section_caption", "netloupe.demo.section_benchmarks"]
+    ).read_text()
+    assert "Speed, side by side" in html and "pytorch-grad-cam" in html
+    assert "Captions and wearables" in html and "macro-F1" in html

@@ -24,13 +24,6 @@ SECTION_MODULES: list[str] = [
     "netloupe.demo.section_sequence",
     "netloupe.demo.section_caption",
     "netloupe.demo.section_benchmarks",
-] = [
-    "netloupe.demo.section_explain",
-    "netloupe.demo.section_sequence",
-    "netloupe.demo.section_benchmarks",
-    "netloupe.demo.section_medical",
-    "netloupe.demo.section_internals",
-    "netloupe.demo.section_localization",
 ]
 
 
