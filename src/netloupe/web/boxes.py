@@ -1,32 +1,30 @@
 """The localization box of a map, as in the CAM paper's weakly supervised localization.
 
-Zhou et al., "Learning Deep Features for Discriminative Localization", CVPR 2016, section 3: segment the
-map at 20% of its maximum value and take the bounding box of the largest connected component.
+A thin adapter over :func:`netloupe.evaluation.boxes.boxes_from_maps` (Zhou et al. 2016, Sec. 3:
+threshold at 20% of the maximum, bounding box of the largest 8-connected component) that returns the
+inclusive pixel coordinates the page draws.
 """
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
+import torch
+
+from ..evaluation.boxes import boxes_from_maps
 
 __all__ = ["localization_box"]
 
 
 def localization_box(heatmap: np.ndarray, threshold: float = 0.2) -> tuple[int, int, int, int] | None:
-    """``(x0, y0, x1, y1)`` (inclusive pixel coordinates) of the largest 8-connected region where
-    ``heatmap >= threshold * max(heatmap)``; None for an all-zero (or non-finite) map.
-
-    Ties between equally large regions go to the one whose first pixel comes first in row-major order.
-    """
-    from scipy import ndimage
-
-    arr = np.nan_to_num(np.asarray(heatmap, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    peak = float(arr.max()) if arr.size else 0.0
-    if peak <= 0:
+    """``(x0, y0, x1, y1)`` (inclusive pixel coordinates) of the largest 8-connected region above
+    ``threshold * max(heatmap)``; None for an all-zero (or non-finite) map."""
+    arr = np.nan_to_num(np.asarray(heatmap, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if arr.size == 0 or float(arr.max()) <= 0:
         return None
-    mask = arr >= threshold * peak
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    sizes[0] = 0
-    best = int(sizes.argmax())
-    ys, xs = np.nonzero(labels == best)
-    return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
+    box = cast(torch.Tensor, boxes_from_maps(torch.from_numpy(arr)[None], threshold))  # mode="largest"
+    x0, y0, x1, y1 = (int(v) for v in box[0].tolist())
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1 - 1, y1 - 1
