@@ -18,10 +18,13 @@ def eval_mode(model: nn.Module, enabled: bool = True) -> Iterator[nn.Module]:
     BatchNorm kept in eval inside a model that is training.
     """
     flags = [(m, m.training) for m in model.modules()]
+    changed = enabled and any(flag for _, flag in flags)  # already all in eval: nothing to do or undo
     try:
-        if enabled:
+        if changed:
             model.eval()
         yield model
     finally:
-        for module, flag in flags:
-            module.training = flag
+        if changed:
+            for module, flag in flags:
+                if module.training != flag:
+                    module.training = flag

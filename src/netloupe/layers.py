@@ -26,6 +26,11 @@ _AUTO_CACHE: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, ...], str]] = 
 
 def resolve_layer(model: nn.Module, layer: LayerSpec) -> tuple[str, nn.Module]:
     """Return ``(name, module)`` for a layer given by dotted name or as a module of ``model``."""
+    if isinstance(layer, str) and layer:
+        try:  # O(depth), no walk over every module: this runs on every explain call
+            return layer, model.get_submodule(layer)
+        except (AttributeError, RuntimeError):  # unknown name (did-you-mean below), or a ScriptModule
+            pass
     modules = dict(model.named_modules())
     if isinstance(layer, nn.Module):
         for name, module in modules.items():
