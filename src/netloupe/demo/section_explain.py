@@ -27,7 +27,7 @@ def _grid_figure(run_result, methods: list[str]) -> object:  # type: ignore[no-u
     import matplotlib.pyplot as plt
 
     k = len(run_result.labels)
-    fig, axes = plt.subplots(len(methods), k + 1, figsize=(2.6 * (k + 1), 2.3 * len(methods)), squeeze=False)
+    fig, axes = plt.subplots(len(methods), k + 1, figsize=(2.6 * (k + 1), 1.95 * len(methods)), squeeze=False)
     for row, method in enumerate(methods):
         axes[row, 0].imshow(run_result.image)
         axes[row, 0].set_ylabel(method, fontsize=12)
