@@ -25,16 +25,16 @@ def _markdown_table(path: Path) -> str:
     """The first Markdown table of ``path`` as HTML ('' when absent)."""
     if not path.is_file():
         return ""
-    lines = [ln for ln in path.read_text().splitlines() if ln.startswith("|")]
+    lines: list[str] = []
+    for line in path.read_text().splitlines():
+        if line.startswith("|"):
+            lines.append(line)
+        elif lines:  # the first table ended
+            break
     if len(lines) < 3:
         return ""
     rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
-    body = []
-    for row in rows[2:]:
-        if row and set(row[0]) <= {"-", ":"}:
-            break
-        body.append(row)
-    return table_html(rows[0], body)
+    return table_html(rows[0], rows[2:])
 
 
 def _png(path: Path, caption: str) -> str:

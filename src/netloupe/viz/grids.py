@@ -36,7 +36,7 @@ def tile_grid(
         t = t[None]
     if t.ndim != 5:
         raise ValueError(f"tiles: expected (rows, cols, h, w, C) or (n, h, w, C), got shape {t.shape}")
-    if ncols is not None or t.shape[0] == 1:
+    if ncols is not None or t.shape[0] == 1 or t.shape[1] == 1:  # a single row or column wraps to a square
         flat = t.reshape(-1, *t.shape[2:])
         cols = ncols or max(1, math.ceil(math.sqrt(flat.shape[0])))
         rows = math.ceil(flat.shape[0] / cols)
