@@ -183,8 +183,7 @@ def medical_slice(
         except Exception as exc:  # third-party readers raise anything on hostile files
             raise ApiError(422, f"file: the {stored.kind} file cannot be read ({type(exc).__name__}: "
                                 f"{_strip_path(str(exc), path)[:200]})") from exc
-    display = getattr(image, "display", None)
-    arr = np.asarray(display if display is not None else image.array, dtype=np.float64)
+    arr = np.asarray(image.display, dtype=np.float64)  # windowed / scaled to [0, 1] by netloupe.io.medical
     meta = dict(getattr(image, "meta", {}) or {})
     is_color = bool(getattr(image, "is_color", False))
     n_slices, axis = 1, None
@@ -200,7 +199,7 @@ def medical_slice(
         slice_index = k
     elif arr.ndim not in (2, 3):
         raise ApiError(422, f"file: the image has {arr.ndim} dimensions; expected a 2-D image or a 3-D volume")
-    if display is not None and arr.max() <= 1.0 and arr.min() >= 0.0:
+    if arr.max() <= 1.0 and arr.min() >= 0.0:
         pixels = (arr * 255.0).round().astype(np.uint8)
     else:
         pixels = _to_uint8(arr)
