@@ -7,6 +7,8 @@ and return an :class:`Attribution` whose ``values`` have shape ``(N, K, *inputs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ._core import Attribution, rnn_backward_safe
 from .gradient import gradient_x_input, input_gradients
 from .guided import GUIDED_ACTIVATIONS, guided_backprop, guided_gradcam
@@ -27,7 +29,7 @@ __all__ = [
 ]
 
 #: Input-attribution methods over time (tokens, samples), name -> function, for CLIs and benchmarks.
-ATTRIBUTION_METHODS = {
+ATTRIBUTION_METHODS: dict[str, Callable[..., Attribution]] = {
     "gradient_x_input": gradient_x_input,
     "integrated_gradients": integrated_gradients,
     "occlusion": occlusion,

@@ -88,17 +88,13 @@ def expand_mask(mask: Tensor | None, inputs: Tensor) -> Tensor | None:
     if mask is None:
         return None
     if mask.ndim > inputs.ndim or tuple(mask.shape) != tuple(inputs.shape[: mask.ndim]):
-        if mask.ndim == inputs.ndim and all(
-            m in (1, s) for m, s in zip(mask.shape, inputs.shape, strict=True)
-        ):
+        if mask.ndim == inputs.ndim and all(m in (1, s) for m, s in zip(mask.shape, inputs.shape, strict=True)):
             return mask.to(device=inputs.device, dtype=torch.bool)
         raise InputError(
             f"mask: expected a leading-dimension prefix of the input shape {tuple(inputs.shape)} "
             f"(e.g. (N, T) for (N, T, D) inputs) or a broadcastable shape, got {tuple(mask.shape)}"
         )
-    return mask.to(device=inputs.device, dtype=torch.bool).reshape(
-        *mask.shape, *([1] * (inputs.ndim - mask.ndim))
-    )
+    return mask.to(device=inputs.device, dtype=torch.bool).reshape(*mask.shape, *([1] * (inputs.ndim - mask.ndim)))
 
 
 def _is_plain(outputs: Any) -> bool:
@@ -142,9 +138,7 @@ def target_scores(target_set: TargetSet, outputs: Any, sample: Tensor | None = N
     )
 
 
-def call_forward(
-    forward: ForwardFn, inputs: Tensor, args: tuple[Any, ...], sample: Tensor | None = None
-) -> Any:
+def call_forward(forward: ForwardFn, inputs: Tensor, args: tuple[Any, ...], sample: Tensor | None = None) -> Any:
     """``forward(inputs, *args)``; tensors are per-sample and follow ``sample`` in expanded batches."""
     if sample is not None:
         args = tuple(a[sample.to(a.device)] if isinstance(a, Tensor) and a.ndim > 0 else a for a in args)

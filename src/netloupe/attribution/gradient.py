@@ -51,9 +51,7 @@ def input_gradients(
         target_set = prepare_targets(outputs, targets, class_names)
         scores = target_scores(target_set, outputs)
         grads = [
-            torch.autograd.grad(
-                scores[:, k].sum(), x, retain_graph=k + 1 < scores.shape[1], allow_unused=True
-            )[0]
+            torch.autograd.grad(scores[:, k].sum(), x, retain_graph=k + 1 < scores.shape[1], allow_unused=True)[0]
             for k in range(scores.shape[1])
         ]
     grads = [torch.zeros_like(x) if g is None else g for g in grads]

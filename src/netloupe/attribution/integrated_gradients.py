@@ -103,9 +103,7 @@ def integrated_gradients(
         with rnn_backward_safe(device), torch.enable_grad():
             s = target_scores(target_set, call_forward(forward, path, additional_args, sample), sample)
             for k in range(k_targets):
-                (g,) = torch.autograd.grad(
-                    s[:, k].sum(), path, retain_graph=k + 1 < k_targets, allow_unused=True
-                )
+                (g,) = torch.autograd.grad(s[:, k].sum(), path, retain_graph=k + 1 < k_targets, allow_unused=True)
                 if g is None:
                     continue
                 total[:, k] += (g.view(c, n, *x.shape[1:]) * w.view(shape)).sum(0)

@@ -51,8 +51,14 @@ def read_captions(root: str | Path) -> list[CaptionRow]:
             raise InputError(f"data: {path.name} lacks columns {missing}; has {reader.fieldnames}")
         return [
             CaptionRow(
-                Path(root) / r["image_file"], r["split"], r["U_id"], r["image_id"], r["type"], r["plane"],
-                r["location_category"], r["caption"],
+                Path(root) / r["image_file"],
+                r["split"],
+                r["U_id"],
+                r["image_id"],
+                r["type"],
+                r["plane"],
+                r["location_category"],
+                r["caption"],
             )
             for r in reader
         ]

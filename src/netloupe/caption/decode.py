@@ -55,9 +55,7 @@ def greedy_decode(step: StepFn, state: State, bos: int, eos: int, max_len: int =
         alive = alive & ~ended
         if not alive.any():
             break
-    return [
-        Hypothesis(out[i, : lengths[i]].tolist(), float(score[i]), bool(lengths[i] < max_len)) for i in range(b)
-    ]
+    return [Hypothesis(out[i, : lengths[i]].tolist(), float(score[i]), bool(lengths[i] < max_len)) for i in range(b)]
 
 
 @torch.no_grad()

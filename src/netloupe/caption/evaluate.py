@@ -64,16 +64,21 @@ def evaluate_captioner(
     table: dict[str, dict[str, float]] = {}
     for name, caps in systems.items():
         bleu = corpus_bleu(caps, refs)
-        table[name] = {**{k: 100 * v for k, v in bleu.items() if k != "bp"}, "bp": bleu["bp"],
-                       **field_accuracy(caps, test_rows)}
+        table[name] = {
+            **{k: 100 * v for k, v in bleu.items() if k != "bp"},
+            "bp": bleu["bp"],
+            **field_accuracy(caps, test_rows),
+        }
     table["author captions (reader ceiling)"] = field_accuracy([r.caption for r in test_rows], test_rows)
     ckpt = save_captioner(trained, Path(cache) / "captioner.pt", table["LSTM beam 3"], CARD)
 
     # Watermark: measured on the training images as the model sees them (224x224), then audited on test.
-    train_imgs = np.stack([
-        np.asarray(Image.open(rows[i].image_file).convert("L").resize((224, 224), Image.Resampling.BILINEAR))
-        for i in _split(rows, "train")
-    ])
+    train_imgs = np.stack(
+        [
+            np.asarray(Image.open(rows[i].image_file).convert("L").resize((224, 224), Image.Resampling.BILINEAR))
+            for i in _split(rows, "train")
+        ]
+    )
     box = locate_watermark(train_imgs)
     area = (box[1] - box[0]) * (box[3] - box[2]) / (224 * 224)
     loaded = netloupe.load_model()
@@ -82,8 +87,9 @@ def evaluate_captioner(
     from rich.progress import track
 
     examples = []
-    for k, r in enumerate(track(test_rows[:audit_images], description="per-word Grad-CAM", transient=True,
-                                disable=log is None)):
+    for k, r in enumerate(
+        track(test_rows[:audit_images], description="per-word Grad-CAM", transient=True, disable=log is None)
+    ):
         expl = explain_caption(captioner, vocab, loaded.preprocess, r.image_file, beam=3)
         s = energy_share(expl.maps, box)
         shares.append(s)
@@ -125,8 +131,18 @@ def evaluate_captioner(
 
 
 def _markdown(table: dict[str, dict[str, float]], audit: dict[str, object]) -> str:
-    cols = ["bleu1", "bleu2", "bleu3", "bleu4", "modality_acc", "plane_acc", "region_acc",
-            "modality_named", "plane_named", "region_named"]
+    cols = [
+        "bleu1",
+        "bleu2",
+        "bleu3",
+        "bleu4",
+        "modality_acc",
+        "plane_acc",
+        "region_acc",
+        "modality_named",
+        "plane_named",
+        "region_named",
+    ]
     lines = ["| system | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for name, row in table.items():
         lines.append(f"| {name} | " + " | ".join(f"{row[c]:.1f}" if c in row else "–" for c in cols) + " |")

@@ -57,8 +57,9 @@ def explain_words(
     for i in range(t):
         prefixes[i, : i + 1] = torch.tensor(full[: i + 1])
     scorer = WordScorer(captioner, prefixes, torch.arange(1, t + 1)).to(x.device)
-    res = netloupe.explain(scorer, x.expand(t, -1, -1, -1), methods=[method], targets=list(word_ids),
-                           layer="captioner.encoder.bn2")
+    res = netloupe.explain(
+        scorer, x.expand(t, -1, -1, -1), methods=[method], targets=list(word_ids), layer="captioner.encoder.bn2"
+    )
     return res.maps[method][:, 0].detach(), res.scores[:, 0].detach()
 
 
@@ -77,8 +78,9 @@ def explain_caption(
     return CaptionExplanation([vocab.words[i] for i in ids], maps.cpu(), logp.cpu(), seen)
 
 
-def locate_watermark(images: np.ndarray, band: float = 0.2, sigma: float = 4.0, threshold: float = 4.0,
-                     margin: int = 2) -> tuple[int, int, int, int]:
+def locate_watermark(
+    images: np.ndarray, band: float = 0.2, sigma: float = 4.0, threshold: float = 4.0, margin: int = 2
+) -> tuple[int, int, int, int]:
     """Box (top, bottom, left, right) of a burned-in corner watermark, measured from many images.
 
     The images (N, H, W) are resized to the model's input size; text that sits at the same place in many
@@ -94,13 +96,17 @@ def locate_watermark(images: np.ndarray, band: float = 0.2, sigma: float = 4.0, 
     high = mean - ndimage.gaussian_filter(mean, sigma)
     h, w = mean.shape
     mask = high > threshold
-    mask[int(band * h):] = False
+    mask[int(band * h) :] = False
     mask[:, : w // 2] = False
     if not mask.any():
         raise InputError("images: no watermark-like text found in the top-right corner")
     ys, xs = np.nonzero(mask)
-    return (max(0, ys.min() - margin), min(h, ys.max() + 1 + margin), max(0, xs.min() - margin),
-            min(w, xs.max() + 1 + margin))
+    return (
+        max(0, ys.min() - margin),
+        min(h, ys.max() + 1 + margin),
+        max(0, xs.min() - margin),
+        min(w, xs.max() + 1 + margin),
+    )
 
 
 def energy_share(maps: Tensor, box: tuple[int, int, int, int]) -> Tensor:

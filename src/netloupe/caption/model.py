@@ -94,9 +94,7 @@ class Captioner(nn.Module):
         return self.encoder.forward_features(images).mean((2, 3))  # type: ignore[operator]
 
     @torch.no_grad()
-    def generate(
-        self, images: Tensor, bos: int, eos: int, beam: int = 1, max_len: int = 30
-    ) -> list[Hypothesis]:
+    def generate(self, images: Tensor, bos: int, eos: int, beam: int = 1, max_len: int = 30) -> list[Hypothesis]:
         """Best caption per image (greedy when ``beam == 1``)."""
         state = self.decoder.start(self.features(images))
         if beam == 1:

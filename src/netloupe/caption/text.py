@@ -78,8 +78,10 @@ class CaptionVocab:
         return out
 
 
-_MR = re.compile(r"\b(mri?|mra|mrv|t1|t2|flair|stir|dwi|adc|diffusion|gadolinium|weighted|t1-weighted|"
-                 r"t2-weighted|fat-saturated|magnetic)\b")
+_MR = re.compile(
+    r"\b(mri?|mra|mrv|t1|t2|flair|stir|dwi|adc|diffusion|gadolinium|weighted|t1-weighted|"
+    r"t2-weighted|fat-saturated|magnetic)\b"
+)
 _CT = re.compile(r"\b(ct|cta|computed|tomography|hounsfield|noncontrast|non-contrast|contrast-enhanced)\b")
 _PLANES = {
     "Axial": re.compile(r"\b(axial|transverse)\b"),

@@ -71,9 +71,9 @@ def greedy_captions(
         hyps = greedy_decode(decoder.step, state, vocab.bos_id, vocab.eos_id, MAX_WORDS)
     else:
         hyps = [
-            beam_search(
-                decoder.step, tuple(s[i : i + 1] for s in state), vocab.bos_id, vocab.eos_id, beam, MAX_WORDS
-            )[0]
+            beam_search(decoder.step, tuple(s[i : i + 1] for s in state), vocab.bos_id, vocab.eos_id, beam, MAX_WORDS)[
+                0
+            ]
             for i in range(feats.shape[0])
         ]
     return [vocab.decode(h.tokens) for h in hyps]

@@ -10,8 +10,9 @@ from ._console import console, fail
 
 __all__ = ["register"]
 
-har_app = typer.Typer(help="Activity recognition from wearables: LSTM / 1-D CNN, explained over time x channel.",
-                      no_args_is_help=True)
+har_app = typer.Typer(
+    help="Activity recognition from wearables: LSTM / 1-D CNN, explained over time x channel.", no_args_is_help=True
+)
 
 
 def _folder(data: Path | None, name: str) -> Path:
@@ -62,8 +63,15 @@ def evaluate(
     from ..sequence.har_evaluate import evaluate_har
 
     torch.set_num_threads(1)
-    res = evaluate_har(out, models, _folder(tug, "tug-har-smartphone-subset"), _folder(uci, "uci-har-subset"),
-                       seed, epochs, log=console.print)
+    res = evaluate_har(
+        out,
+        models,
+        _folder(tug, "tug-har-smartphone-subset"),
+        _folder(uci, "uci-har-subset"),
+        seed,
+        epochs,
+        log=console.print,
+    )
     console.print((out / "scores.md").read_text())
     console.print(f"wrote {out} in {res['wall_seconds']:.0f} s")
 
@@ -102,8 +110,12 @@ def explain(
         prob = torch.softmax(bundle.model(x), -1)[:, k]
     i = int(prob.argmax())
     att = attribute_time_channel(bundle.model, x[i : i + 1], [k], method)
-    fig = signal_figure(x[i], att[0], bundle.meta["channels"],
-                        f"{recording.name} window at {i * 0.25:.2f} s: {label} p={float(prob[i]):.2f} ({method})")
+    fig = signal_figure(
+        x[i],
+        att[0],
+        bundle.meta["channels"],
+        f"{recording.name} window at {i * 0.25:.2f} s: {label} p={float(prob[i]):.2f} ({method})",
+    )
     tmp = out.with_name(out.stem + ".tmp.png")
     fig.savefig(tmp, dpi=90)  # type: ignore[attr-defined]
     plt.close(fig)  # type: ignore[arg-type]

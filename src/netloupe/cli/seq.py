@@ -82,9 +82,7 @@ def explain(
     ),
     out: Path | None = typer.Option(None, help="write the view here (.html for text, .png for signals)"),
     resample: bool = typer.Option(False, help="resample a signal of another length to the model's length"),
-    gates: Path | None = typer.Option(
-        None, help="text LSTMs: also write a PNG heatmap of gates/states per token"
-    ),
+    gates: Path | None = typer.Option(None, help="text LSTMs: also write a PNG heatmap of gates/states per token"),
     start: float = typer.Option(0.0, help="WFDB records: first second of the window explained beat by beat"),
     seconds: float = typer.Option(10.0, help="WFDB records: length of that window in seconds"),
 ) -> None:
@@ -116,9 +114,7 @@ def _explain_text(bundle: object, text: str, method: str, out: Path | None, gate
         for pos, attr in e.slot_attributions.items():
             console.print(f"slot {e.slots[pos]} at '{e.tokens[pos]}':", tokens_rich(e.tokens, attr))
     if out is not None:
-        _write_atomic(
-            out, "<meta charset='utf-8'>" + tokens_html(e.tokens, e.attribution, e.slots, e.unknown)
-        )
+        _write_atomic(out, "<meta charset='utf-8'>" + tokens_html(e.tokens, e.attribution, e.slots, e.unknown))
         console.print(f"wrote {out}")
     if gates is not None:
         import torch
@@ -149,9 +145,7 @@ def _explain_signal(bundle: object, path: Path, method: str, out: Path | None, r
     _save_figure(fig, target)
 
 
-def _explain_record(
-    bundle: object, path: Path, method: str, out: Path | None, start: float, seconds: float
-) -> None:
+def _explain_record(bundle: object, path: Path, method: str, out: Path | None, start: float, seconds: float) -> None:
     from collections import Counter
 
     from ..sequence.explain import explain_record

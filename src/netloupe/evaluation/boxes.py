@@ -77,9 +77,7 @@ def box_iou(a: Tensor, b: Tensor) -> Tensor:
     ih = (torch.minimum(a[..., 3], b[..., 3]) - torch.maximum(a[..., 1], b[..., 1])).clamp(min=0)
     inter = iw * ih
     union = box_area(a) + box_area(b) - inter
-    return torch.where(
-        union > 0, inter / union.clamp(min=torch.finfo(union.dtype).tiny), torch.zeros_like(union)
-    )
+    return torch.where(union > 0, inter / union.clamp(min=torch.finfo(union.dtype).tiny), torch.zeros_like(union))
 
 
 def pairwise_box_iou(a: Tensor, b: Tensor) -> Tensor:
@@ -217,9 +215,7 @@ def _cc_torch(fg: Tensor, connectivity: int) -> Tensor:
     return torch.where(fg, out, torch.zeros_like(out))
 
 
-def component_boxes(
-    masks: Tensor, connectivity: int = 8, backend: CCBackend = "auto"
-) -> tuple[Tensor, Tensor]:
+def component_boxes(masks: Tensor, connectivity: int = 8, backend: CCBackend = "auto") -> tuple[Tensor, Tensor]:
     """Bounding boxes and pixel counts of all connected components of masks ``(..., H, W)``.
 
     Returns:
@@ -248,9 +244,7 @@ def component_boxes(
     counts[:, 0] = 0  # background
     k = max(1, slots - 1)
     areas, order = counts.topk(k, dim=1)
-    boxes = torch.stack(
-        [x0.gather(1, order), y0.gather(1, order), x1.gather(1, order), y1.gather(1, order)], -1
-    )
+    boxes = torch.stack([x0.gather(1, order), y0.gather(1, order), x1.gather(1, order), y1.gather(1, order)], -1)
     boxes = torch.where((areas > 0)[..., None], boxes, torch.zeros_like(boxes)).float()
     return boxes.reshape(*lead, k, 4), areas.reshape(*lead, k)
 

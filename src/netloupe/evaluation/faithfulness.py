@@ -39,8 +39,7 @@ def _check(inputs: Tensor, maps: Tensor, targets: Tensor) -> tuple[Tensor, Tenso
         maps = maps[:, 0]
     if maps.shape != (inputs.shape[0], *inputs.shape[-2:]):
         raise InputError(
-            f"maps: expected (N, H, W) = {(inputs.shape[0], *inputs.shape[-2:])} like inputs, "
-            f"got {tuple(maps.shape)}"
+            f"maps: expected (N, H, W) = {(inputs.shape[0], *inputs.shape[-2:])} like inputs, got {tuple(maps.shape)}"
         )
     t = torch.as_tensor(targets, device=inputs.device).long().reshape(-1)
     if t.shape[0] != inputs.shape[0]:

@@ -56,9 +56,7 @@ def spearman(a: Tensor, b: Tensor) -> Tensor:
     (no ranking) gives 0.
     """
     if a.shape != b.shape:
-        raise InputError(
-            f"spearman: a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
-        )
+        raise InputError(f"spearman: a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     ra = rank(a.reshape(a.shape[0], -1))
     rb = rank(b.reshape(b.shape[0], -1).to(a.device))
     ra = ra - ra.mean(1, keepdim=True)
@@ -73,11 +71,7 @@ def randomizable_layers(model: nn.Module) -> list[str]:
     For models whose modules are registered in forward order (torchvision, timm, ``nn.Sequential``)
     this is the top-down order of Adebayo et al.'s cascading randomisation.
     """
-    names = [
-        name
-        for name, mod in model.named_modules()
-        if name and any(True for _ in mod.parameters(recurse=False))
-    ]
+    names = [name for name, mod in model.named_modules() if name and any(True for _ in mod.parameters(recurse=False))]
     return names[::-1]
 
 

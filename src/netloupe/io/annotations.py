@@ -67,9 +67,7 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in required if c not in header]
         if missing:
-            raise InputError(
-                f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}"
-            )
+            raise InputError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}")
         return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
 
 
@@ -124,9 +122,7 @@ def read_localization_dataset(
             try:
                 label_of[name] = int(row[label_column])
             except ValueError:
-                skipped.append(
-                    f"{labels_path.name} row {i}: {name}: label {row[label_column]!r} is not an integer"
-                )
+                skipped.append(f"{labels_path.name} row {i}: {name}: label {row[label_column]!r} is not an integer")
                 bad_label.add(name)
                 continue
             if row.get(mask_column):

@@ -193,9 +193,7 @@ def _plot(report: EvaluationReport, out_dir: Path) -> list[Path]:
     for m in report.methods:
         for ax, key in zip(axes, ("deletion", "insertion"), strict=True):
             ax.plot(steps, report.curves[m][key], label=f"{m} ({report.faithfulness[m][key + '_auc']:.3f})")
-    for ax, key, hint in zip(
-        axes, ("deletion", "insertion"), ("lower is better", "higher is better"), strict=True
-    ):
+    for ax, key, hint in zip(axes, ("deletion", "insertion"), ("lower is better", "higher is better"), strict=True):
         ax.set(
             title=f"{key.capitalize()} (AUC in legend; {hint})",
             xlabel="fraction of pixels",
@@ -236,9 +234,7 @@ _FAITH_COLUMNS = [
 ]
 
 
-def write_evaluation(
-    report: EvaluationReport, out_dir: Path, meta: Mapping[str, Any] | None = None
-) -> list[Path]:
+def write_evaluation(report: EvaluationReport, out_dir: Path, meta: Mapping[str, Any] | None = None) -> list[Path]:
     """Write evaluation.md, .csv, .json and the deletion/insertion and sanity PNG plots."""
     import csv
     import io

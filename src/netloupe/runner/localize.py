@@ -161,9 +161,7 @@ def _ground_truth(items: Sequence[LocalizationItem], device: torch.device) -> tu
     return gt.to(device), masks
 
 
-def _update(
-    acc: _Accumulators, maps: Tensor, logits: Tensor, labels: Tensor, gt: Tensor, masks: Tensor | None
-) -> None:
+def _update(acc: _Accumulators, maps: Tensor, logits: Tensor, labels: Tensor, gt: Tensor, masks: Tensor | None) -> None:
     boxes = cast(Tensor, boxes_from_maps(maps, 0.2))
     acc.loc.update(logits, labels, boxes, gt)
     if acc.maxbox is not None:
@@ -226,9 +224,7 @@ def run_localization(
 
     def make() -> _Accumulators:
         return _Accumulators(
-            maxbox=MaxBoxAccumulator(thresholds=torch.arange(0.0, 1.0 - 1e-9, maxboxacc_step))
-            if maxboxacc
-            else None,
+            maxbox=MaxBoxAccumulator(thresholds=torch.arange(0.0, 1.0 - 1e-9, maxboxacc_step)) if maxboxacc else None,
             mask=MaskAccumulator() if has_masks else None,
         )
 
@@ -278,9 +274,7 @@ def run_localization(
                     in_sub = torch.tensor([(g, idx[j]) in subset for j in js], device=dev)
                     for m, mp in maps.items():
                         t = time.perf_counter()
-                        mi = F.interpolate(
-                            mp[sel][:, None].float(), size=(h, w), mode="bilinear", align_corners=False
-                        )
+                        mi = F.interpolate(mp[sel][:, None].float(), size=(h, w), mode="bilinear", align_corners=False)
                         mi = mi[:, 0]
                         args = (mi, logits[sel], labels[sel], gt, masks)
                         if m in full:
@@ -394,9 +388,7 @@ _MASK_COLUMNS = [
 ]
 
 
-def _table(
-    results: Mapping[str, Mapping[str, float]], columns: str, seconds: Mapping[str, float] | None
-) -> list[dict]:
+def _table(results: Mapping[str, Mapping[str, float]], columns: str, seconds: Mapping[str, float] | None) -> list[dict]:
     cols = _BOX_COLUMNS if columns == "boxes" else _MASK_COLUMNS
     rows = []
     for method, r in results.items():

@@ -48,14 +48,11 @@ class SequenceBundle:
 
 def save_bundle(bundle: SequenceBundle, path: str | Path, half: bool = False) -> Path:
     """Write ``bundle`` to ``path`` atomically (temp file + rename); ``half`` stores float16 weights."""
-    state = {
-        k: (v.half() if half and v.is_floating_point() else v).cpu()
-        for k, v in bundle.model.state_dict().items()
-    }
+    state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in bundle.model.state_dict().items()}
     payload = {
         "format": FORMAT,
         "task": bundle.task,
-        "config": bundle.model.config,  # type: ignore[attr-defined]
+        "config": bundle.model.config,
         "state_dict": state,
         "labels": list(bundle.labels),
         "vocab": None if bundle.vocab is None else list(bundle.vocab.tokens),

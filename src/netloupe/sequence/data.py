@@ -72,9 +72,7 @@ class Vocab:
         return [t for t in tokens if t not in self.index]
 
 
-def pad_batch(
-    sequences: Sequence[Sequence[int]], device: torch.device | str = "cpu"
-) -> tuple[Tensor, Tensor]:
+def pad_batch(sequences: Sequence[Sequence[int]], device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
     """Right-pad id lists with ``PAD_ID``: returns ids ``(N, T_max)`` and lengths ``(N,)``."""
     if not sequences or any(len(s) == 0 for s in sequences):
         raise InputError("sequences: every sequence needs at least one token, got an empty one")
@@ -103,9 +101,7 @@ def read_slot_split(folder: str | Path, split: str) -> SlotData:
     tags = [line.split() for line in (root / "seq.out").read_text().splitlines()]
     intents = (root / "label").read_text().splitlines()
     if not (len(words) == len(tags) == len(intents)):
-        raise InputError(
-            f"data: {root} has {len(words)} utterances, {len(tags)} tag lines, {len(intents)} labels"
-        )
+        raise InputError(f"data: {root} has {len(words)} utterances, {len(tags)} tag lines, {len(intents)} labels")
     for i, (w, t) in enumerate(zip(words, tags, strict=True)):
         if len(w) != len(t):
             raise InputError(f"data: {root} line {i + 1} has {len(w)} tokens but {len(t)} tags")
@@ -167,9 +163,7 @@ def read_mitbih_beats(
         import wfdb
     except ImportError as exc:  # pragma: no cover - optional extra
         raise InputError("record: reading WFDB files needs wfdb; pip install 'netloupe[sequence]'") from exc
-    path = (
-        str(Path(record).with_suffix("")) if Path(record).suffix in (".hea", ".dat", ".atr") else str(record)
-    )
+    path = str(Path(record).with_suffix("")) if Path(record).suffix in (".hea", ".dat", ".atr") else str(record)
     if not Path(path + ".hea").is_file():
         raise InputError(f"record: {path}.hea not found (give the WFDB record path without extension)")
     rec = wfdb.rdrecord(path)

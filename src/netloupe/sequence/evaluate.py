@@ -11,7 +11,7 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -56,17 +56,17 @@ def _text_faithfulness(bundle: SequenceBundle, data_dir: Path, method: str, limi
     with torch.no_grad():
         pred = model.forward_embedded(emb, lengths).argmax(1)  # type: ignore[operator]
     kwargs: dict[str, Any] = {"additional_args": (lengths,), "mask": tok != 0}
-    attr = ATTRIBUTION_METHODS[method](model.forward_embedded, emb, pred.tolist(), **kwargs).per_step()[:, 0]  # type: ignore[operator]
+    attr = ATTRIBUTION_METHODS[method](model.forward_embedded, emb, pred.tolist(), **kwargs).per_step()[:, 0]
 
     def score(out: torch.Tensor) -> torch.Tensor:
         return torch.softmax(out, -1).gather(1, pred[:, None])[:, 0]
 
     return deletion_vs_random(
-        model.forward_embedded,
+        cast(Callable[..., Any], model.forward_embedded),
         emb,
         attr,
         score,
-        lengths=lengths,  # type: ignore[arg-type]
+        lengths=lengths,
         additional_args=(lengths,),
     )
 
@@ -79,7 +79,7 @@ def _signal_faithfulness(bundle: SequenceBundle, x: torch.Tensor, method: str) -
         attr = gradcam_over_time(model, x, pred.tolist())
     else:
         kwargs: dict[str, Any] = {"time_dim": -1} if method == "occlusion" else {}
-        attr = ATTRIBUTION_METHODS[method](model, x, pred.tolist(), **kwargs).per_step(-1)[:, 0]  # type: ignore[operator]
+        attr = ATTRIBUTION_METHODS[method](model, x, pred.tolist(), **kwargs).per_step(-1)[:, 0]
 
     def score(out: torch.Tensor) -> torch.Tensor:
         return torch.softmax(out, -1).gather(1, pred[:, None])[:, 0]
@@ -156,11 +156,7 @@ def evaluate_tasks(
         if extra_seeds and task != "atis":  # the spread over seeds (ATIS is too slow for this)
             accs = [res.metrics["accuracy"]]
             for s in range(seed + 1, seed + 1 + extra_seeds):
-                accs.append(
-                    run_task(task, root / folders[task] if folders[task] else None, seed=s).metrics[
-                        "accuracy"
-                    ]
-                )
+                accs.append(run_task(task, root / folders[task] if folders[task] else None, seed=s).metrics["accuracy"])
             t = torch.tensor(accs)
             scores[task]["seeds"] = f"{seed}-{seed + extra_seeds}"
             scores[task]["accuracy_all_seeds"] = [round(a, 2) for a in accs]
@@ -179,9 +175,7 @@ def evaluate_tasks(
     x_te = read_ecg200(root / "ecg200", "TEST")[0] if any(t.startswith("ecg200") for t in bundles) else None
     for task in ("ecg200-lstm", "ecg200-cnn"):
         if task in bundles and x_te is not None:
-            methods = [*ATTRIBUTION_METHODS] + (
-                ["gradcam"] if isinstance(bundles[task].model, SignalCNN) else []
-            )
+            methods = [*ATTRIBUTION_METHODS] + (["gradcam"] if isinstance(bundles[task].model, SignalCNN) else [])
             for method in methods:
                 try:
                     faith.append((task, method, _signal_faithfulness(bundles[task], x_te, method)))
@@ -243,8 +237,7 @@ def _figures(out: Path, bundles: dict[str, SequenceBundle], root: Path, log: Log
         for s in sentences:
             e = explain_text(b, s)
             parts.append(
-                f"<p>{e.label} ({e.probability:.2f})</p>"
-                + tokens_html(e.tokens, e.attribution, unknown=e.unknown)
+                f"<p>{e.label} ({e.probability:.2f})</p>" + tokens_html(e.tokens, e.attribution, unknown=e.unknown)
             )
         (out / "sentiment_tokens.html").write_text("<meta charset='utf-8'>" + "".join(parts))
         tok = torch.tensor([b.vocab.encode(tokenize(sentences[0]))])  # type: ignore[union-attr]
@@ -309,8 +302,8 @@ def _figures(out: Path, bundles: dict[str, SequenceBundle], root: Path, log: Log
         for i in range(5):
             axes[0, i].imshow(xs[i].numpy(), cmap="gray_r")
             axes[0, i].set_title(f"read row by row: {int(pred[i])}", fontsize=9)
-            m = float(attr[i].abs().max())
-            axes[1, i].imshow(attr[i].numpy(), cmap="coolwarm", vmin=-m, vmax=m)
+            lim = float(attr[i].abs().max())
+            axes[1, i].imshow(attr[i].numpy(), cmap="coolwarm", vmin=-lim, vmax=lim)
             axes[1, i].set_title("IG per pixel", fontsize=9)
             for ax in axes[:, i]:
                 ax.axis("off")

@@ -7,8 +7,10 @@ value per token); signals on their samples. Methods: ``integrated_gradients`` (d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -47,9 +49,7 @@ class TextExplanation:
     attribution: Tensor  # (T,) for the predicted class / intent
     method: str
     slots: list[str] | None = None  # predicted BIO tag per token (taggers)
-    slot_attributions: dict[int, Tensor] = field(
-        default_factory=dict
-    )  # position -> (T,) for its predicted tag
+    slot_attributions: dict[int, Tensor] = field(default_factory=dict)  # position -> (T,) for its predicted tag
 
 
 @dataclass
@@ -67,8 +67,7 @@ class SignalExplanation:
 def _check_method(method: str, allow_cam: bool) -> None:
     if method not in SEQUENCE_METHODS:
         raise UnknownMethod(
-            f"method: expected one of {SEQUENCE_METHODS}, got {method!r}"
-            f"{did_you_mean(method, SEQUENCE_METHODS)}"
+            f"method: expected one of {SEQUENCE_METHODS}, got {method!r}{did_you_mean(method, SEQUENCE_METHODS)}"
         )
     if method == "gradcam" and not allow_cam:
         raise MethodNotApplicable(
@@ -86,7 +85,7 @@ def _attribute(
         kwargs["steps"] = steps
     if method == "occlusion":
         kwargs["time_dim"] = time_dim
-    return fn(forward, inputs, targets, **kwargs).per_step(time_dim)  # type: ignore[operator]
+    return fn(forward, inputs, targets, **kwargs).per_step(time_dim)
 
 
 def explain_text(
@@ -119,7 +118,7 @@ def explain_text(
     ids = torch.tensor([bundle.vocab.encode(tokens)], device=device)
     lengths = torch.tensor([len(tokens)], device=device)
     emb = model.embed(ids).detach()  # type: ignore[operator]
-    fwd = model.forward_embedded  # type: ignore[union-attr]
+    fwd = cast(Callable[..., Any], model.forward_embedded)
     with torch.no_grad():
         out = fwd(emb, lengths)
     if isinstance(model, SlotTagger):
@@ -155,9 +154,7 @@ def prepare_signal(signal: np.ndarray | Tensor, length: int, resample: bool = Fa
     if x.ndim == 1:
         x = x[None]
     if x.ndim != 2 or x.numel() == 0:
-        raise InputError(
-            f"signal: expected one signal of shape (L,) or (channels, L), got shape {tuple(x.shape)}"
-        )
+        raise InputError(f"signal: expected one signal of shape (L,) or (channels, L), got shape {tuple(x.shape)}")
     if not torch.isfinite(x).all():
         raise InputError("signal: contains NaN or infinite values")
     if x.shape[-1] != length:
@@ -205,9 +202,7 @@ def gradcam_over_time(model: torch.nn.Module, inputs: Tensor, class_index: int |
 
         result = netloupe.explain(model, inputs, methods=["gradcam"], targets=class_index)
     except (ImportError, AttributeError) as exc:
-        raise MethodNotApplicable(
-            "method: gradcam needs netloupe's CAM engine, which is not available"
-        ) from exc
+        raise MethodNotApplicable("method: gradcam needs netloupe's CAM engine, which is not available") from exc
     return result.maps["gradcam"][:, 0].detach().cpu()
 
 
@@ -259,6 +254,4 @@ def explain_record(
         attr = gradcam_over_time(model, x, pred.tolist())
     else:
         attr = _attribute(method, model, x, pred.tolist(), (), -1, steps)[:, 0]
-    return RecordExplanation(
-        beats, [bundle.labels[i] for i in pred.tolist()], probs.cpu(), attr.cpu(), int(sel[0])
-    )
+    return RecordExplanation(beats, [bundle.labels[i] for i in pred.tolist()], probs.cpu(), attr.cpu(), int(sel[0]))

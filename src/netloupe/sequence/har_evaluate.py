@@ -51,22 +51,37 @@ def _explain_tug(res: HarResult, out: Path, arch: str, seed: int) -> dict[str, o
             curves = deletion_check(model, xs, targets, att)
             entry[method] = {
                 "channel_share_pct": {c: 100 * float(v) for c, v in zip(channels, share.mean(0), strict=True)},
-                "deletion": {"fractions": curves.fractions, "attributed": curves.attributed, "random": curves.random,
-                             "aopc_attributed": curves.aopc_attributed, "aopc_random": curves.aopc_random},
+                "deletion": {
+                    "fractions": curves.fractions,
+                    "attributed": curves.attributed,
+                    "random": curves.random,
+                    "aopc_attributed": curves.aopc_attributed,
+                    "aopc_random": curves.aopc_random,
+                },
             }
         ig = attribute_time_channel(model, xs[:1], targets[:1], "integrated_gradients")
         curve = attribute_time_channel(model, xs[:1], targets[:1], "gradcam")[0, 0] if arch == "cnn" else None
         prob = float(torch.softmax(model(xs[:1]).detach(), -1)[0, k])
-        fig = signal_figure(xs[0], ig[0], channels, f"tug-{arch}: {name} (p={prob:.2f}), |Integrated Gradients| "
-                            "per channel and sample (z-scored signals)", curve=curve)
+        fig = signal_figure(
+            xs[0],
+            ig[0],
+            channels,
+            f"tug-{arch}: {name} (p={prob:.2f}), |Integrated Gradients| per channel and sample (z-scored signals)",
+            curve=curve,
+        )
         _save(fig, out / f"tug_{arch}_{name.lower()}.png")
         report[name] = entry
     return report
 
 
 def evaluate_har(
-    out: str | Path, models: str | Path, tug_dir: str | Path, uci_dir: str | Path | None,
-    seed: int = 0, epochs: int = 0, log: Log = None,
+    out: str | Path,
+    models: str | Path,
+    tug_dir: str | Path,
+    uci_dir: str | Path | None,
+    seed: int = 0,
+    epochs: int = 0,
+    log: Log = None,
 ) -> dict[str, object]:
     """Train the four tasks (``uci_dir`` None skips UCI HAR), write scores.md/json and figures to ``out``."""
     start = time.perf_counter()
@@ -91,8 +106,10 @@ def evaluate_har(
 
 
 def _markdown(results: dict[str, object]) -> str:
-    lines = ["| task | accuracy | macro-F1 | " + " | ".join(f"F1 {n}" for n in TUG_LABELS) + " |",
-             "|---|---:|---:|" + "---:|" * len(TUG_LABELS)]
+    lines = [
+        "| task | accuracy | macro-F1 | " + " | ".join(f"F1 {n}" for n in TUG_LABELS) + " |",
+        "|---|---:|---:|" + "---:|" * len(TUG_LABELS),
+    ]
     for task, entry in results.items():
         if not isinstance(entry, dict):
             continue
@@ -100,8 +117,10 @@ def _markdown(results: dict[str, object]) -> str:
         per = [f"{m[f'f1_{n}']:.1f}" if f"f1_{n}" in m else "–" for n in TUG_LABELS]
         lines.append(f"| {task} | {m['accuracy']:.1f} | {m['macro_f1']:.1f} | " + " | ".join(per) + " |")
     lines += ["", "Explanations (TUG test windows correctly classified; mean over up to 64 windows):", ""]
-    lines += ["| model | class | method | top channel (share %) | AOPC top-attributed | AOPC random |",
-              "|---|---|---|---|---:|---:|"]
+    lines += [
+        "| model | class | method | top channel (share %) | AOPC top-attributed | AOPC random |",
+        "|---|---|---|---|---:|---:|",
+    ]
     for task, entry in results.items():
         if not isinstance(entry, dict) or "explanations" not in entry:
             continue
@@ -111,6 +130,8 @@ def _markdown(results: dict[str, object]) -> str:
                     continue
                 ch = max(v["channel_share_pct"].items(), key=lambda kv: kv[1])
                 d = v["deletion"]
-                lines.append(f"| {task} | {cls} | {method} | {ch[0]} ({ch[1]:.0f}) | "
-                             f"{d['aopc_attributed']:.3f} | {d['aopc_random']:.3f} |")
+                lines.append(
+                    f"| {task} | {cls} | {method} | {ch[0]} ({ch[1]:.0f}) | "
+                    f"{d['aopc_attributed']:.3f} | {d['aopc_random']:.3f} |"
+                )
     return "\n".join(lines) + "\n"

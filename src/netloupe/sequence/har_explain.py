@@ -37,6 +37,7 @@ def attribute_time_channel(
     if method == "occlusion":
         out = torch.zeros_like(x)
         for c in range(x.shape[1]):
+
             def forward(xc: Tensor, c: int = c) -> Tensor:
                 rep = xc.shape[0] // x.shape[0]
                 base = x.repeat(rep, 1, 1)
@@ -68,8 +69,13 @@ def deletion_check(
 
 
 def signal_figure(
-    x: Tensor, attribution: Tensor, channels: Sequence[str], title: str, rate_hz: float = 100.0,
-    curve: Tensor | None = None, curve_label: str = "Grad-CAM",
+    x: Tensor,
+    attribution: Tensor,
+    channels: Sequence[str],
+    title: str,
+    rate_hz: float = 100.0,
+    curve: Tensor | None = None,
+    curve_label: str = "Grad-CAM",
 ) -> object:
     """One window (C, L): each channel's trace over a heat strip of its |attribution| (shared scale)."""
     import matplotlib
@@ -86,13 +92,26 @@ def signal_figure(
     for k in range(c):
         ax = axes[k, 0]
         lo, hi = float(x[k].min()), float(x[k].max())
-        ax.imshow(a[k][None].numpy(), aspect="auto", cmap="Reds", vmin=0, vmax=1,
-                  extent=(0, length / rate_hz, lo - 0.1, hi + 0.1), origin="lower")
+        ax.imshow(
+            a[k][None].numpy(),
+            aspect="auto",
+            cmap="Reds",
+            vmin=0,
+            vmax=1,
+            extent=(0, length / rate_hz, lo - 0.1, hi + 0.1),
+            origin="lower",
+        )
         ax.plot(t.numpy(), x[k].numpy(), color="black", lw=0.8)
         ax.set_ylabel(channels[k], fontsize=7, rotation=0, ha="right")
         ax.tick_params(labelsize=6)
-        ax.text(1.01, 0.5, f"{100 * float(attribution[k].abs().sum() / attribution.abs().sum()):.0f}%",
-                transform=ax.transAxes, fontsize=7, va="center")
+        ax.text(
+            1.01,
+            0.5,
+            f"{100 * float(attribution[k].abs().sum() / attribution.abs().sum()):.0f}%",
+            transform=ax.transAxes,
+            fontsize=7,
+            va="center",
+        )
     if curve is not None:
         ax = axes[-1, 0]
         ax.fill_between(t.numpy(), curve.numpy(), color="tab:orange", alpha=0.7)

@@ -57,8 +57,13 @@ def _model(arch: str, channels: int, classes: int) -> torch.nn.Module:
 
 
 def train_har(
-    task: str, data_dir: str | Path, epochs: int = 0, seed: int = 0, log: Log = None,
-    window: int = 100, stride: int = 25,
+    task: str,
+    data_dir: str | Path,
+    epochs: int = 0,
+    seed: int = 0,
+    log: Log = None,
+    window: int = 100,
+    stride: int = 25,
 ) -> HarResult:
     """Train one of ``HAR_TASKS`` and score it on its test split (TUG: held-out subjects)."""
     if task not in HAR_TASKS:
@@ -116,11 +121,20 @@ def train_har(
     }
     card = (
         f"{task}: activity recogniser trained by the user "
-        + ("on TUG smartphone data (Matey-Sanz et al., 2023, CC BY 4.0)" if dataset == "tug"
-           else "on UCI HAR (Anguita et al., 2013; research use only)")
+        + (
+            "on TUG smartphone data (Matey-Sanz et al., 2023, CC BY 4.0)"
+            if dataset == "tug"
+            else "on UCI HAR (Anguita et al., 2013; research use only)"
+        )
         + ". Inputs: (channels, samples) z-scored with the stored mean/std. Not a medical device."
     )
-    meta = {"kind": "har", "channels": channels, "mean": mean.flatten().tolist(), "std": std.flatten().tolist(),
-            "window": int(x_te.shape[2]), "best_epoch": res.best_epoch}
+    meta = {
+        "kind": "har",
+        "channels": channels,
+        "mean": mean.flatten().tolist(),
+        "std": std.flatten().tolist(),
+        "window": int(x_te.shape[2]),
+        "best_epoch": res.best_epoch,
+    }
     bundle = SequenceBundle(task, model.eval(), list(labels), metrics=metrics, card=card, meta=meta)
     return HarResult(bundle, x_te, y_te, metrics, split)

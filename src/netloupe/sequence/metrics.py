@@ -55,9 +55,7 @@ class SpanScores:
 def slot_f1(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> SpanScores:
     """CoNLL exact-span precision/recall/F1 (in %) over aligned gold and predicted tag sequences."""
     if len(gold) != len(predicted):
-        raise InputError(
-            f"predicted: expected {len(gold)} tag sequences (one per gold), got {len(predicted)}"
-        )
+        raise InputError(f"predicted: expected {len(gold)} tag sequences (one per gold), got {len(predicted)}")
     correct = n_pred = n_gold = 0
     for i, (g, p) in enumerate(zip(gold, predicted, strict=True)):
         if len(g) != len(p):

@@ -62,9 +62,7 @@ def run_rnn(rnn: nn.RNNBase, x: Tensor, lengths: Tensor | None) -> tuple[Tensor,
     if lengths is None:
         out, h = rnn(x)
     else:
-        packed = pack_padded_sequence(
-            x, lengths.detach().cpu().clamp(min=1), batch_first=True, enforce_sorted=False
-        )
+        packed = pack_padded_sequence(x, lengths.detach().cpu().clamp(min=1), batch_first=True, enforce_sorted=False)
         out, h = rnn(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
     h_n = h[0] if isinstance(h, tuple) else h
@@ -82,9 +80,7 @@ def _pool(out: Tensor, h_n: Tensor, mask: Tensor | None, pool: str, bidirectiona
     return (out * m).sum(1) / m.sum(1).clamp(min=1)
 
 
-def _make_rnn(
-    kind: str, input_size: int, hidden: int, layers: int, bidirectional: bool, dropout: float
-) -> nn.RNNBase:
+def _make_rnn(kind: str, input_size: int, hidden: int, layers: int, bidirectional: bool, dropout: float) -> nn.RNNBase:
     cls = {"lstm": nn.LSTM, "gru": nn.GRU}.get(kind)
     if cls is None:
         raise InputError(f"rnn: expected 'lstm' or 'gru', got {kind!r}")
@@ -250,8 +246,7 @@ class FeatureLSTM(_Configured):
         if x.ndim != 3 or x.shape[-1] != self.input_size:
             layout = "(N, C, L)" if self.channels_first else "(N, T, D)"
             raise InputError(
-                f"inputs: expected {layout} with {self.input_size} features per step, "
-                f"got {tuple(inputs.shape)}"
+                f"inputs: expected {layout} with {self.input_size} features per step, got {tuple(inputs.shape)}"
             )
         if self.patch > 1:
             if x.shape[1] % self.patch:
@@ -301,9 +296,7 @@ class SignalCNN(_Configured):
         return self.fc(self.dropout(self.pool(self.features(inputs)).flatten(1)))
 
 
-_CLASSES: dict[str, type[_Configured]] = {
-    c.__name__: c for c in (TokenClassifier, SlotTagger, FeatureLSTM, SignalCNN)
-}
+_CLASSES: dict[str, type[_Configured]] = {c.__name__: c for c in (TokenClassifier, SlotTagger, FeatureLSTM, SignalCNN)}
 
 
 def build_model(config: dict[str, Any]) -> nn.Module:

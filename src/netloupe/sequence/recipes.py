@@ -52,9 +52,7 @@ def _data(data_dir: str | Path | None, folder: str) -> Path:
     return root / folder
 
 
-def train_sentiment(
-    data_dir: str | Path | None = None, epochs: int = 15, seed: int = 0, log: Log = None
-) -> TaskResult:
+def train_sentiment(data_dir: str | Path | None = None, epochs: int = 15, seed: int = 0, log: Log = None) -> TaskResult:
     """Many-to-one BiLSTM (max-pooled states) on the 3,000 UCI review sentences."""
     torch.manual_seed(seed)
     sentences, labels, sources = read_sentiment(_data(data_dir, "sentiment-labelled-sentences"))
@@ -97,8 +95,7 @@ def train_sentiment(
     with torch.no_grad():
         acc = accuracy([labels[i] for i in test_rows], predict(test_rows))
     split = (
-        "test = every 5th line (index % 5 == 4) of each of the 3 files: 600 sentences; "
-        "epoch chosen on 1/9 of the rest"
+        "test = every 5th line (index % 5 == 4) of each of the 3 files: 600 sentences; epoch chosen on 1/9 of the rest"
     )
     card = (
         "Sentiment BiLSTM (netloupe). Data: UCI Sentiment Labelled Sentences (Kotzias et al., KDD 2015), "
@@ -117,9 +114,7 @@ def train_sentiment(
     return TaskResult(bundle, {"accuracy": acc, "train_seconds": res.seconds}, split)
 
 
-def train_atis(
-    data_dir: str | Path | None = None, epochs: int = 20, seed: int = 0, log: Log = None
-) -> TaskResult:
+def train_atis(data_dir: str | Path | None = None, epochs: int = 20, seed: int = 0, log: Log = None) -> TaskResult:
     """Joint BiLSTM slot tagger + intent classifier; epoch chosen on the official dev split."""
     torch.manual_seed(seed)
     root = _data(data_dir, "atis")
@@ -140,9 +135,9 @@ def train_atis(
             gold = torch.full(tok.shape, -100, dtype=torch.long)
             for j, r in enumerate(rows):
                 gold[j, : len(tr_tags[r])] = torch.tensor(tr_tags[r])
-            yield F.cross_entropy(
-                out.slots.flatten(0, 1), gold.flatten(), ignore_index=-100
-            ) + F.cross_entropy(out.intent, tr_int[rows])
+            yield F.cross_entropy(out.slots.flatten(0, 1), gold.flatten(), ignore_index=-100) + F.cross_entropy(
+                out.intent, tr_int[rows]
+            )
 
     def predict(data: object) -> tuple[list[list[str]], list[str]]:
         ids = [vocab.encode(t) for t in data.tokens]  # type: ignore[attr-defined]
@@ -172,10 +167,7 @@ def train_atis(
         "train_seconds": res.seconds,
         "best_epoch": float(res.best_epoch),
     }
-    split = (
-        "official ATIS test split (893 utterances, Goo et al. 2018); "
-        "epoch chosen on the official dev split (500)"
-    )
+    split = "official ATIS test split (893 utterances, Goo et al. 2018); epoch chosen on the official dev split (500)"
     card = (
         "ATIS joint BiLSTM slot tagger + intent classifier trained by the user. ATIS is LDC-licensed: "
         "research use only, do not redistribute these weights. " + split
@@ -257,9 +249,7 @@ def train_ecg200(
     return TaskResult(bundle, {"accuracy": acc, "train_seconds": res.seconds}, split)
 
 
-def train_digits(
-    data_dir: str | Path | None = None, epochs: int = 40, seed: int = 0, log: Log = None
-) -> TaskResult:
+def train_digits(data_dir: str | Path | None = None, epochs: int = 40, seed: int = 0, log: Log = None) -> TaskResult:
     """An LSTM that reads an 8x8 digit row by row (8 steps of 8 pixels), as in the "MNIST with LSTM" demo."""
     del data_dir  # bundled with scikit-learn
     torch.manual_seed(seed)
@@ -290,12 +280,8 @@ def train_digits(
 TASKS: dict[str, Callable[..., TaskResult]] = {
     "sentiment": train_sentiment,
     "atis": train_atis,
-    "ecg200-lstm": lambda data_dir=None, epochs=0, seed=0, log=None: train_ecg200(
-        data_dir, "lstm", epochs, seed, log
-    ),
-    "ecg200-cnn": lambda data_dir=None, epochs=0, seed=0, log=None: train_ecg200(
-        data_dir, "cnn", epochs, seed, log
-    ),
+    "ecg200-lstm": lambda data_dir=None, epochs=0, seed=0, log=None: train_ecg200(data_dir, "lstm", epochs, seed, log),
+    "ecg200-cnn": lambda data_dir=None, epochs=0, seed=0, log=None: train_ecg200(data_dir, "cnn", epochs, seed, log),
     "digits": train_digits,
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from torch import Tensor
@@ -36,9 +37,7 @@ def _rgb(v: float) -> tuple[int, int, int]:
     return int(255 * (1 - 0.75 * t)), int(255 * (1 - 0.55 * t)), 255
 
 
-def tokens_rich(
-    tokens: Sequence[str], scores: Tensor | np.ndarray, tags: Sequence[str] | None = None
-) -> object:
+def tokens_rich(tokens: Sequence[str], scores: Tensor | np.ndarray, tags: Sequence[str] | None = None) -> object:
     """A ``rich.text.Text`` with each token on a background coloured by its attribution (tags appended)."""
     from rich.text import Text
 
@@ -101,21 +100,20 @@ def plot_attribution_trace(
     fig = None
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 2.6))
+    axes: Any = ax  # a matplotlib Axes (typed loosely so that matplotlib stays a lazy import)
     segs = np.stack([np.column_stack([t[:-1], y[:-1]]), np.column_stack([t[1:], y[1:]])], axis=1)
-    lc = LineCollection(segs, cmap=_attr_colormap(), norm=plt.Normalize(-1, 1), linewidth=2.4)
+    lc = LineCollection(list(segs), cmap=_attr_colormap(), norm=plt.Normalize(-1, 1), linewidth=2.4)
     lc.set_array((a[:-1] + a[1:]) / 2)
-    ax.add_collection(lc)  # type: ignore[attr-defined]
+    axes.add_collection(lc)
     lo, hi = y.min(), y.max()
     pad = 0.1 * (hi - lo + 1e-9)
-    ax.fill_between(
-        t, lo - pad, lo - pad + 0.25 * (hi - lo) * np.abs(a), color="#d9534f", alpha=0.35, step="mid"
-    )  # type: ignore[attr-defined]
-    ax.set_xlim(t[0], t[-1])  # type: ignore[attr-defined]
-    ax.set_ylim(lo - 2 * pad, hi + pad)  # type: ignore[attr-defined]
-    ax.set_xlabel("time (s)" if fs else "sample")  # type: ignore[attr-defined]
-    ax.set_title(title, fontsize=10)  # type: ignore[attr-defined]
+    axes.fill_between(t, lo - pad, lo - pad + 0.25 * (hi - lo) * np.abs(a), color="#d9534f", alpha=0.35, step="mid")
+    axes.set_xlim(t[0], t[-1])
+    axes.set_ylim(lo - 2 * pad, hi + pad)
+    axes.set_xlabel("time (s)" if fs else "sample")
+    axes.set_title(title, fontsize=10)
     if fig is not None:
-        fig.colorbar(lc, ax=ax, fraction=0.03, pad=0.01, label="attribution")
+        fig.colorbar(lc, ax=axes, fraction=0.03, pad=0.01, label="attribution")
         fig.tight_layout()
     return fig if fig is not None else ax
 
@@ -180,8 +178,7 @@ def plot_state_heatmaps(
     import matplotlib.pyplot as plt
 
     arrays = {
-        k: np.asarray(v.detach().cpu() if isinstance(v, Tensor) else v, dtype=np.float64)
-        for k, v in states.items()
+        k: np.asarray(v.detach().cpu() if isinstance(v, Tensor) else v, dtype=np.float64) for k, v in states.items()
     }
     arrays = {k: a[0] if a.ndim == 3 else a for k, a in arrays.items()}  # one sequence of a (1, T, H) batch
     first = next(iter(arrays.values()))

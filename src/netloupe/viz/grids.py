@@ -68,14 +68,8 @@ def kernel_grid_figure(kt: KernelTiles, title: str = "", max_width_in: float = 9
     else:
         ax.imshow(grid, interpolation="nearest")
     ax.set_axis_off()
-    rng = (
-        f", weights {kt.value_range[0]:.3g}..{kt.value_range[1]:.3g} -> black..white"
-        if kt.value_range
-        else ""
-    )
-    ax.set_title(
-        f"{title}\nweight {tuple(kt.weight_shape)}; {kt.row_label}; {kt.scale} scaling{rng}", fontsize=9
-    )
+    rng = f", weights {kt.value_range[0]:.3g}..{kt.value_range[1]:.3g} -> black..white" if kt.value_range else ""
+    ax.set_title(f"{title}\nweight {tuple(kt.weight_shape)}; {kt.row_label}; {kt.scale} scaling{rng}", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -107,8 +107,6 @@ def dissection_figure(
             if concept_mask is not None and concept_mask.any():
                 ax.contour(concept_mask.astype(float), levels=[0.5], colors=["cyan"], linewidths=0.8)
         axes[r, 0].set_title(row_title, fontsize=8, loc="left")
-    fig.suptitle(
-        title + "\n(yellow: unit mask M_k = upsampled activation >= T_k; cyan: concept mask)", fontsize=9
-    )
+    fig.suptitle(title + "\n(yellow: unit mask M_k = upsampled activation >= T_k; cyan: concept mask)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -35,9 +35,7 @@ def embedding_scatter(
         size = 10 if len(xy) < 2000 else 3
         for i, c in enumerate(classes):
             sel = lab == c
-            name = (
-                class_names[int(c)] if class_names is not None and 0 <= int(c) < len(class_names) else str(c)
-            )
+            name = class_names[int(c)] if class_names is not None and 0 <= int(c) < len(class_names) else str(c)
             ax.scatter(
                 xy[sel, 0],
                 xy[sel, 1],
@@ -50,9 +48,7 @@ def embedding_scatter(
         if len(classes) <= max_legend:
             ax.legend(fontsize=8, markerscale=2, loc="best", frameon=True)
         else:
-            ax.text(
-                0.01, 0.01, f"{len(classes)} classes (colours repeat)", transform=ax.transAxes, fontsize=8
-            )
+            ax.text(0.01, 0.01, f"{len(classes)} classes (colours repeat)", transform=ax.transAxes, fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])

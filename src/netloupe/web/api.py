@@ -29,9 +29,7 @@ from .state import AppState
 
 __all__ = ["build_router"]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (404, 413, 415, 422, 503)
-}
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (404, 413, 415, 422, 503)}
 _NPY: dict[int | str, dict[str, Any]] = {200: {"content": {"application/octet-stream": {}}}}
 _PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
 
@@ -179,8 +177,7 @@ def build_router() -> APIRouter:
         name = f"{res.run.results[0].id}_{method}_top{rank}.png"
         return Response(data, media_type="image/png", headers=_attachment(name))
 
-    @router.get("/results/{result_id}/map.npy", response_class=Response, tags=["results"],
-                responses=_NPY)
+    @router.get("/results/{result_id}/map.npy", response_class=Response, tags=["results"], responses=_NPY)
     async def result_npy(
         request: Request, result_id: str, method: str, rank: Annotated[int, Query(ge=1)] = 1
     ) -> Response:

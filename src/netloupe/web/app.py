@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         description=(
             "Explain an image, a scan or a sentence: top-k predictions and class activation maps. "
-            "Errors are JSON `{\"error\": ..., \"status\": ...}` with a 4xx status for bad input."
+            'Errors are JSON `{"error": ..., "status": ...}` with a 4xx status for bad input.'
         ),
     )
     app.state.netloupe = AppState.create(settings)

@@ -95,8 +95,9 @@ def decode_upload(data: bytes, filename: str | None, settings: Settings) -> Stor
     if kind.startswith("nifti"):
         size = nifti_voxel_bytes(data, gz=kind == "nifti-gz")
         if size is not None and size > _MAX_VOLUME_BYTES:
-            raise ApiError(413, f"file: the NIfTI volume would take {size} bytes decoded; the limit is "
-                                f"{_MAX_VOLUME_BYTES}")
+            raise ApiError(
+                413, f"file: the NIfTI volume would take {size} bytes decoded; the limit is {_MAX_VOLUME_BYTES}"
+            )
     stored = StoredInput(kind, label, data=data)
     _, stored.info = medical_slice(stored, None, None, settings)  # read once now: bad files fail at upload
     return stored
@@ -108,8 +109,9 @@ def _decode_photo(data: bytes, kind: str, settings: Settings) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as im:
                 if im.width * im.height > settings.max_pixels:
-                    raise ApiError(413, f"file: {im.width}x{im.height} pixels is over the limit of "
-                                        f"{settings.max_pixels} pixels")
+                    raise ApiError(
+                        413, f"file: {im.width}x{im.height} pixels is over the limit of {settings.max_pixels} pixels"
+                    )
                 im.load()
                 image = im.copy()
     except ApiError:
@@ -181,8 +183,11 @@ def medical_slice(
         except (MemoryError, RecursionError):
             raise
         except Exception as exc:  # third-party readers raise anything on hostile files
-            raise ApiError(422, f"file: the {stored.kind} file cannot be read ({type(exc).__name__}: "
-                                f"{_strip_path(str(exc), path)[:200]})") from exc
+            raise ApiError(
+                422,
+                f"file: the {stored.kind} file cannot be read ({type(exc).__name__}: "
+                f"{_strip_path(str(exc), path)[:200]})",
+            ) from exc
     arr = np.asarray(image.display, dtype=np.float64)  # windowed / scaled to [0, 1] by netloupe.io.medical
     meta = dict(getattr(image, "meta", {}) or {})
     is_color = bool(getattr(image, "is_color", False))

@@ -78,8 +78,10 @@ class ModelPool:
     def get(self, name: str) -> ServedModel:
         """The served model ``name``, built on first use (raises InputError for a name not served)."""
         if name not in self._builders:
-            raise InputError(f"model: {name!r} is not served{did_you_mean(name, self._builders)}; "
-                             f"available: {', '.join(self._builders)}")
+            raise InputError(
+                f"model: {name!r} is not served{did_you_mean(name, self._builders)}; "
+                f"available: {', '.join(self._builders)}"
+            )
         with self._build_lock:
             served = self._served.get(name)
             if served is None:

@@ -46,8 +46,9 @@ class TextModels:
         if not fns:
             raise ApiError(404, "sequence: no text model is installed in this server")
         if name not in fns:
-            raise InputError(f"model: {name!r} is not a served text model{did_you_mean(name, fns)}; "
-                             f"available: {', '.join(fns)}")
+            raise InputError(
+                f"model: {name!r} is not a served text model{did_you_mean(name, fns)}; available: {', '.join(fns)}"
+            )
         if not text.strip():
             raise InputError("text: expected a sentence, got an empty string")
         with self._run_lock:
