@@ -16,8 +16,7 @@ import torch
 from PIL import Image
 
 from ._typing import LayersSpec, PathLikeStr
-from .cam.engine import Explainer
-from .cam.perturbation import upsample
+from .cam.engine import Explainer, maps_at_size
 from .cam.registry import get_method
 from .io.images import read_image
 from .models.zoo import LoadedModel
@@ -134,7 +133,8 @@ def explain_loaded(
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
         x = loaded.preprocess.batch([im for _, _, im in chunk]).to(device)
-        res = explainer.explain(x, list(methods), spec)
+        # Raw layer-resolution maps; each is resized once, straight to its image's size (maps_at_size).
+        res = explainer.explain(x, list(methods), spec, upsample=False, normalize=False)
         layers = res.layers
         probs = res.target_probabilities().cpu()
         labels = res.labels()
@@ -142,7 +142,7 @@ def explain_loaded(
         for i, (source, ident, image) in enumerate(chunk):
             size = (image.height, image.width)
             maps = {
-                name: upsample(m[i : i + 1].float(), size)[0].clamp(0, 1).cpu().numpy().astype(np.float32)
+                name: maps_at_size(m[i : i + 1], size)[0].cpu().numpy().astype(np.float32)
                 for name, m in res.maps.items()
             }
             preds = [

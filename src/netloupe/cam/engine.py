@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
@@ -27,7 +27,7 @@ from .base import CAMContext, CAMMethod
 from .perturbation import upsample
 from .registry import get_method
 
-__all__ = ["Explainer", "Explanation", "TopK", "explain", "normalize_maps"]
+__all__ = ["Explainer", "Explanation", "TopK", "explain", "maps_at_size", "normalize_maps"]
 
 MethodsSpec = str | CAMMethod | Sequence[str | CAMMethod]
 
@@ -53,7 +53,6 @@ class Explanation:
     probabilities: Tensor
     layers: list[str]
     class_names: list[str] | None = None
-    layer_maps: dict[str, dict[str, Tensor]] = field(default_factory=dict)
 
     def labels(self) -> list[list[str]]:
         """Human-readable name of every explained target, ``[sample][k]``."""
@@ -79,6 +78,15 @@ def normalize_maps(maps: Tensor) -> Tensor:
         span > 0, (flat - lo) / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(flat)
     )
     return out.reshape(maps.shape)
+
+
+def maps_at_size(maps: Tensor, size: tuple[int, ...]) -> Tensor:
+    """Resize ``(N, K, *S)`` maps straight to ``size`` and min-max normalise them there.
+
+    For maps computed with ``upsample=False, normalize=False``: one interpolation from the layer's
+    resolution to the final one (e.g. an image's own size), instead of layer -> input -> image.
+    """
+    return normalize_maps(upsample(maps.float(), size))
 
 
 class Explainer:
@@ -163,7 +171,6 @@ class Explainer:
             probabilities=probabilities(capture.outputs),
             layers=[name for name, _ in layers],
             class_names=self.class_names,
-            layer_maps=per_layer if len(layers) > 1 else {},
         )
 
     __call__ = explain

@@ -20,8 +20,7 @@ from PIL import Image
 from torch import Tensor
 
 from .._typing import LayersSpec
-from ..cam.engine import Explainer, Explanation
-from ..cam.perturbation import upsample
+from ..cam.engine import Explainer, Explanation, maps_at_size
 from ..errors import NetloupeError
 from ..io.results import _label_slug
 from ..models.zoo import LoadedModel
@@ -133,11 +132,11 @@ class BatchProcessor:
         self.layers: list[str] = []
 
     def explain(self, inputs: Tensor) -> Explanation:
-        """The shared pass for a batch (maps at the model's input size)."""
+        """The shared pass for a batch (raw maps at the layer's resolution; see ``maps_at_size``)."""
         x = inputs.to(self.device)
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        res = self.explainer.explain(x, self.methods, TopK(self.top_k))
+        res = self.explainer.explain(x, self.methods, TopK(self.top_k), upsample=False, normalize=False)
         self.layers = [name.removeprefix(_COMPILED_PREFIX) for name in res.layers]
         return res
 
@@ -156,7 +155,7 @@ class BatchProcessor:
             sel = torch.tensor(rows, device=self.device)
             originals = torch.stack([images[r] for r in rows]).to(self.device, non_blocking=True)
             for name, m in res.maps.items():
-                resized = upsample(m.index_select(0, sel).float(), size).clamp(0, 1)
+                resized = maps_at_size(m.index_select(0, sel), size)
                 ov = overlay_batch(originals, resized).cpu().numpy()
                 arr = resized.cpu().numpy().astype(np.float32, copy=False)
                 for j, r in enumerate(rows):
