@@ -6,14 +6,9 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
+
+from .._progress import progress_bar
 
 console = Console(stderr=True)
 
@@ -33,14 +28,5 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def progress() -> Progress:
-    """A progress bar with count, rate-based ETA and elapsed time."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
+    """A progress bar with count, rate-based ETA and elapsed time (cleared when done)."""
+    return progress_bar(console, transient=True)

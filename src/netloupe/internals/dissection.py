@@ -38,12 +38,12 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
+from .._progress import track
 from .._typing import LayerSpec
 from ..errors import InputError
 from ..layers import resolve_layer
 from ..models.preprocess import ImagePreprocess
 from ._hooks import capture, eval_mode
-from ._progress import track
 from .data import ImageSet
 
 __all__ = ["Detector", "NetworkDissection"]

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._progress import track
 from ..errors import InputError
-from ._progress import track
 
 __all__ = [
     "Metric",
