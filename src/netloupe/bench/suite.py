@@ -1,24 +1,22 @@
 """The side-by-side benchmark: netloupe vs pytorch-grad-cam, TorchCAM and Captum, in one process run.
 
-For every case (model, batch size, method) it times each library on the same model, inputs, layer and
-classes, next to two floors measured in the same run: a plain no-grad forward pass and a forward pass
-with autograd recording. Times are medians over repeats after a warm-up; ratios are what we report
-(absolute times only from a GPU run). Peak memory runs in fresh processes (see ``memory.py``).
+For every (model, batch) it builds the contenders — two floors (a plain no-grad forward pass and a
+forward pass with autograd recording) and every library's call for every case — and times them
+interleaved (see ``timing.py``): each round runs every contender once in a shuffled order, and each
+ratio to the no-grad floor is the median of per-round ratios. Before timing, every contender runs once
+and its maps are correlated with netloupe's for the same case, so the table shows the libraries
+computed the same thing. Absolute times are only meaningful from a GPU run; peak memory runs in fresh
+processes (see ``memory.py``).
 """
 
 from __future__ import annotations
 
 import json
-import platform
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,34 +24,47 @@ import torch
 from torch import nn
 
 from .peers import LIBRARIES, make_runner
+from .timing import Contender, paired_ratio, time_interleaved
 
-__all__ = ["BenchRow", "build_model", "load_rows", "memory_rows", "run_suite", "write_results"]
+__all__ = ["BENCH_MODELS", "GRADIENT_FIVE", "BenchRow", "build_model", "memory_rows", "run_suite"]
 
+BENCH_MODELS = ("resnet50", "resnet18", "efficientnet-lite0")
 GRADIENT_FIVE = ["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam"]
+FLOOR = "floor"
+NO_GRAD_FORWARD = "forward (no grad)"
+#: (case, method(s), top-k): the gradient cases timed for every model and batch
+GRADIENT_CASES: list[tuple[str, str | list[str], int]] = [
+    ("gradcam", "gradcam", 1),
+    ("gradcam++", "gradcam++", 1),
+    ("layercam", "layercam", 1),
+    ("five gradient methods", GRADIENT_FIVE, 1),
+    ("gradcam top-5 classes", "gradcam", 5),
+]
+
+Log = Callable[[str], None]
 
 
 def build_model(name: str, device: torch.device) -> tuple[nn.Module, str]:
     """The benchmark models and their target layers (weights do not change timings)."""
-    if name == "resnet50":
+    if name in ("resnet50", "resnet18"):
         import torchvision
 
         torch.manual_seed(0)
-        return torchvision.models.resnet50().eval().to(device), "layer4"
-    if name == "resnet18":
-        import torchvision
-
-        torch.manual_seed(0)
-        return torchvision.models.resnet18().eval().to(device), "layer4"
+        return getattr(torchvision.models, name)().eval().to(device), "layer4"
     if name == "efficientnet-lite0":
         from ..models.zoo import load_model
 
         return load_model().model.eval().to(device), "bn2"
-    raise ValueError(f"model: expected resnet50, resnet18 or efficientnet-lite0, got {name!r}")
+    raise ValueError(f"model: expected one of {', '.join(BENCH_MODELS)}, got {name!r}")
 
 
 @dataclass
 class BenchRow:
-    """One timed (case, library) pair."""
+    """One timed (case, library) pair.
+
+    ``ratio_to_forward`` is the median of per-round ratios to the no-grad forward pass of the same
+    round; ``ratio_q1``/``ratio_q3`` their quartiles (None in results written before interleaving).
+    """
 
     model: str
     batch: int
@@ -64,11 +75,8 @@ class BenchRow:
     ratio_to_forward: float
     repeats: int
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    ratio_q1: float | None = None
+    ratio_q3: float | None = None
 
 
 def _forward(model: nn.Module, x: torch.Tensor, autograd: bool) -> Any:
@@ -76,121 +84,136 @@ def _forward(model: nn.Module, x: torch.Tensor, autograd: bool) -> Any:
         return model(x)
 
 
-def _median_time(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _as_maps(out: Any) -> np.ndarray:
+    """Any library's maps as a float64 ``(N, H, W)`` array (first map per sample)."""
+    arr = out.detach().float().cpu().numpy() if isinstance(out, torch.Tensor) else np.asarray(out, dtype=np.float32)
+    arr = arr.reshape(-1, *arr.shape[-2:]) if arr.ndim >= 2 else arr
+    return arr.astype(np.float64)
 
 
-def _as_numpy(maps: Any) -> np.ndarray:
-    if isinstance(maps, torch.Tensor):
-        return maps.detach().float().cpu().numpy()
-    return np.asarray(maps, dtype=np.float32)
+def agreement(ours: Any, theirs: Any) -> float:
+    """Smallest per-sample Pearson correlation of two libraries' maps (NaN if a map is constant).
+
+    Per sample, because libraries scale maps differently (min-max per map, or raw); theirs are
+    resized to our resolution first (TorchCAM returns maps at the layer's resolution).
+    """
+    a, b = _as_maps(ours), _as_maps(theirs)
+    if b.shape[-2:] != a.shape[-2:]:
+        b = torch.nn.functional.interpolate(
+            torch.from_numpy(b)[:, None], size=a.shape[-2:], mode="bilinear", align_corners=False
+        )[:, 0].numpy()
+    corrs = []
+    for mine, other in zip(a, b, strict=False):
+        if mine.std() == 0 or other.std() == 0:
+            return float("nan")
+        corrs.append(float(np.corrcoef(mine.ravel(), other.ravel())[0, 1]))
+    return min(corrs)
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
-    if a.std() == 0 or b.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
+def _timed_rows(
+    model_name: str,
+    batch: int,
+    contenders: list[Contender],
+    device: torch.device,
+    rounds: int,
+    warmup: int,
+    log: Log,
+) -> list[BenchRow]:
+    """Run every contender once (its maps), time all of them interleaved, and turn that into rows."""
+    outputs = [c.run() for c in contenders]
+    times = time_interleaved(contenders, rounds, device, warmup=warmup)
+    floor = times[next(i for i, c in enumerate(contenders) if c.case == NO_GRAD_FORWARD)]
+    ours = {c.case: out for c, out in zip(contenders, outputs, strict=True) if c.library == "netloupe"}
+    rows = []
+    for contender, out, t in zip(contenders, outputs, times, strict=True):
+        stats = paired_ratio(t, floor)
+        median = float(np.median(t))
+        extra: dict[str, Any] = {}
+        if contender.library not in (FLOOR, "netloupe") and contender.case in ours:
+            extra["corr_with_netloupe"] = round(agreement(ours[contender.case], out), 4)
+        rows.append(
+            BenchRow(
+                model_name, batch, contender.case, contender.library, median, batch / median,
+                stats.median, rounds, extra, stats.q1, stats.q3,
+            )
+        )  # fmt: skip
+        note = f" r={extra['corr_with_netloupe']}" if extra else ""
+        log(
+            f"{model_name} b{batch} {contender.case} [{contender.library}]: {median:.4f}s, "
+            f"{stats.median:.2f}x forward (IQR {stats.q1:.2f}-{stats.q3:.2f}){note}"
+        )
+    return rows
+
+
+def _floors(model: nn.Module, x: torch.Tensor) -> list[Contender]:
+    return [
+        Contender(NO_GRAD_FORWARD, FLOOR, partial(_forward, model, x, False)),
+        Contender("forward (autograd)", FLOOR, partial(_forward, model, x, True)),
+    ]
+
+
+def _bind(run: Callable[[torch.Tensor, list[int]], Any], x: torch.Tensor, classes: list[int]) -> Callable[[], Any]:
+    return partial(run, x, classes)
 
 
 def run_suite(
     models: list[str],
     batches: list[int],
     device: torch.device,
-    repeats: int = 3,
+    repeats: int = 10,
     scorecam_models: list[str] | None = None,
-    log: Callable[[str], None] = print,
+    log: Log = print,
+    scorecam_repeats: int = 3,
+    image_size: int = 224,
 ) -> list[BenchRow]:
-    """Time every case for every library; see the module docstring."""
+    """Time every case for every library, ``repeats`` interleaved rounds per (model, batch).
+
+    Score-CAM runs on one image per model in ``scorecam_models`` (each call costs hundreds of passes),
+    ``scorecam_repeats`` interleaved rounds. Inputs are ``image_size`` pixels square.
+    """
     rows: list[BenchRow] = []
     for model_name in models:
         model, layer = build_model(model_name, device)
         for batch in batches:
-            x = torch.randn(batch, 3, 224, 224, device=device)
+            torch.manual_seed(batch)
+            x = torch.randn(batch, 3, image_size, image_size, device=device)
             classes = [int(c) for c in torch.arange(batch) % 1000]
-
-            floor = _median_time(partial(_forward, model, x, False), device, repeats)
-            grad_floor = _median_time(partial(_forward, model, x, True), device, repeats)
-            for case, t in [("forward (no grad)", floor), ("forward (autograd)", grad_floor)]:
-                rows.append(BenchRow(model_name, batch, case, "floor", t, batch / t, t / floor, repeats))
-                log(f"{model_name} b{batch} {case}: {t:.3f}s")
-            cases: list[tuple[str, str | list[str], int]] = [
-                ("gradcam", "gradcam", 1),
-                ("gradcam++", "gradcam++", 1),
-                ("layercam", "layercam", 1),
-                ("five gradient methods", GRADIENT_FIVE, 1),
-                ("gradcam top-5 classes", "gradcam", 5),
-            ]
-            for case, method, top_k in cases:
+            contenders = _floors(model, x)
+            for case, method, top_k in GRADIENT_CASES:
                 for library in LIBRARIES:
                     run = make_runner(library, model, layer, method, top_k)
-                    if run is None:
-                        continue
-                    t = _median_time(partial(run, x, classes), device, repeats)
-                    rows.append(BenchRow(model_name, batch, case, library, t, batch / t, t / floor, repeats))
-                    log(f"{model_name} b{batch} {case} [{library}]: {t:.3f}s ({t / floor:.2f}x forward)")
+                    if run is not None:
+                        contenders.append(Contender(case, library, _bind(run, x, classes)))
+            log(f"{model_name} b{batch}: {len(contenders)} contenders x {repeats} interleaved rounds")
+            rows.extend(_timed_rows(model_name, batch, contenders, device, repeats, 1, log))
         if model_name in (scorecam_models or []):
-            rows.extend(_scorecam_rows(model_name, model, layer, device, floor_batch1=None, log=log))
+            rows.extend(_scorecam_rows(model_name, model, layer, device, scorecam_repeats, image_size, log))
     return rows
 
 
 def _scorecam_rows(
-    model_name: str,
-    model: nn.Module,
-    layer: str,
-    device: torch.device,
-    floor_batch1: float | None,
-    log: Callable[[str], None],
+    model_name: str, model: nn.Module, layer: str, device: torch.device, repeats: int, size: int, log: Log
 ) -> list[BenchRow]:
-    """Score-CAM on one image: one timed call per library (each costs hundreds of passes) + map agreement."""
+    """Score-CAM of the predicted class on one image, every library, interleaved with the floor."""
     torch.manual_seed(1)
-    x = torch.randn(1, 3, 224, 224, device=device)
+    x = torch.randn(1, 3, size, size, device=device)
     with torch.no_grad():
         cls = [int(model(x).argmax(1))]
-
-    floor = _median_time(partial(_forward, model, x, False), device, 3)
-    rows = []
-    maps: dict[str, np.ndarray] = {}
+    contenders = _floors(model, x)[:1]
     for library in LIBRARIES:
         run = make_runner(library, model, layer, "scorecam")
-        if run is None:
-            continue
-        _sync(device)
-        start = time.perf_counter()
-        out = run(x, cls)
-        _sync(device)
-        t = time.perf_counter() - start
-        maps[library] = _as_numpy(out).reshape(-1, *_as_numpy(out).shape[-2:])[0]
-        rows.append(BenchRow(model_name, 1, "scorecam", library, t, 1 / t, t / floor, 1))
-        log(f"{model_name} b1 scorecam [{library}]: {t:.1f}s")
-    ours = maps.get("netloupe")
-    for row in rows:
-        if ours is not None and row.library in maps:
-            theirs = maps[row.library]
-            if theirs.shape != ours.shape:
-                theirs = torch.nn.functional.interpolate(
-                    torch.from_numpy(theirs)[None, None], size=ours.shape, mode="bilinear", align_corners=False
-                )[0, 0].numpy()
-            row.extra["corr_with_netloupe"] = round(_corr(ours, theirs), 4)
-    return rows
+        if run is not None:
+            contenders.append(Contender("scorecam", library, _bind(run, x, cls)))
+    log(f"{model_name} b1 scorecam: {len(contenders)} contenders x {repeats} interleaved rounds")
+    rows = _timed_rows(model_name, 1, contenders, device, repeats, 0, log)
+    return [r for r in rows if r.case == "scorecam"]
 
 
-def memory_rows(
-    models: list[str], batch: int, device: torch.device, log: Callable[[str], None] = print
-) -> list[dict[str, Any]]:
+def memory_rows(models: list[str], batch: int, device: torch.device, log: Log = print) -> list[dict[str, Any]]:
     """Peak extra memory of plain inference and of each library's Grad-CAM, one fresh process each."""
     out = []
     for model_name in models:
-        for library in ["floor", *LIBRARIES]:
+        for library in [FLOOR, *LIBRARIES]:
             case = {"model": model_name, "batch": batch, "library": library, "method": "gradcam", "device": str(device)}
             proc = subprocess.run(
                 [sys.executable, "-m", "netloupe.bench.memory", json.dumps(case)],
@@ -206,55 +229,3 @@ def memory_rows(
                 out.append({**case, "peak_extra_mb": round(result["peak_mb"], 1)})
                 log(f"memory {model_name} b{batch} [{library}]: +{result['peak_mb']:.0f} MB")
     return out
-
-
-def load_rows(path: Path) -> list[BenchRow]:
-    """Timing rows of an earlier run (to re-measure memory only)."""
-    if not path.is_file():
-        raise FileNotFoundError(2, "No earlier benchmark results", str(path))
-    return [BenchRow(**row) for row in json.loads(path.read_text())["rows"]]
-
-
-def write_results(
-    rows: list[BenchRow], memory: list[dict[str, Any]], out_dir: Path, device: torch.device, command: str
-) -> Path:
-    """Raw JSON and a Markdown table; returns the Markdown path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "command": command,
-        "platform": platform.platform(),
-    }
-    tag = device.type
-    (out_dir / f"{tag}.json").write_text(
-        json.dumps({"meta": meta, "rows": [asdict(r) for r in rows], "memory": memory}, indent=2)
-    )
-    lines = [
-        f"# Benchmark ({tag})",
-        "",
-        f"`{command}` — {meta['date']}, {meta['device']}, torch {meta['torch']}, {meta['threads']} threads.",
-        "",
-        "| model | batch | case | library | median s/batch | images/s | x no-grad forward | note |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        note = ", ".join(f"{k}={v}" for k, v in r.extra.items())
-        lines.append(
-            f"| {r.model} | {r.batch} | {r.case} | {r.library} | {r.median_s:.4f} | {r.images_per_s:.2f} | "
-            f"{r.ratio_to_forward:.2f} | {note} |"
-        )
-    if memory:
-        lines += [
-            "",
-            "Peak extra memory (fresh process per row; CPU: RSS, CUDA: max allocated):",
-            "",
-            "| model | batch | library | peak extra MB |",
-            "|---|---|---|---|",
-        ]
-        lines += [f"| {m['model']} | {m['batch']} | {m['library']} | {m['peak_extra_mb']} |" for m in memory]
-    md = out_dir / f"{tag}.md"
-    md.write_text("\n".join(lines) + "\n")
-    return md

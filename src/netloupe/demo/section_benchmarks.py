@@ -1,11 +1,16 @@
-"""Demo section: the committed benchmark table (netloupe vs the peer libraries), when present."""
+"""Demo section: the committed benchmark results (netloupe vs the peer libraries), when present."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ..viz.report import ReportSection, table_html
+from PIL import Image
+
+from ..bench.peers import LIBRARIES
+from ..bench.report import summary_rows
+from ..bench.suite import BenchRow
+from ..viz.report import ReportSection, figure_html, image_to_data_uri, table_html
 from .runner import DemoContext
 
 __all__ = ["build", "results_dir"]
@@ -24,24 +29,19 @@ def build(ctx: DemoContext) -> ReportSection | None:
             continue
         data = json.loads(path.read_text())
         meta = data["meta"]
-        rows = [
-            [
-                r["model"],
-                r["batch"],
-                r["case"],
-                r["library"],
-                f"{r['images_per_s']:.2f}",
-                f"{r['ratio_to_forward']:.2f}",
-            ]
-            for r in data["rows"]
-        ]
+        rows = [BenchRow(**r) for r in data["rows"]]
+        table = [[cell.replace("**", "") for cell in row] for row in summary_rows(rows, data.get("memory", []))]
         parts.append(f"<h3>{tag.upper()}: {meta['device']}, torch {meta['torch']}, {meta['date']}</h3>")
         parts.append(f"<p class='note mono'>{meta['command']}</p>")
-        parts.append(table_html(["model", "batch", "case", "library", "images/s", "x no-grad forward"], rows))
+        chart = path.with_suffix(".png")
+        if chart.is_file():
+            with Image.open(chart) as im:
+                parts.append(figure_html(image_to_data_uri(im.convert("RGB")), f"{tag.upper()} benchmark"))
+        parts.append(table_html(["case (x no-grad forward; r: map correlation with netloupe)", *LIBRARIES], table))
     if not parts:
         return None
     intro = (
-        "<p class='note'>Same model, inputs, layer and classes for every library, timed in one process run "
-        "next to a plain no-grad forward pass (the floor).</p>"
+        "<p class='note'>Same model, inputs, layer and classes for every library, timed in one process run in "
+        "interleaved rounds next to a plain no-grad forward pass (the floor); lower is better.</p>"
     )
     return ReportSection("Speed, side by side", intro + "".join(parts))
