@@ -9,9 +9,10 @@ the passes, resizing, overlays, encoding, writing, netloupe's journal and manife
     PYTHONPATH=src python scripts/bench_runner.py --limit 200 --out results/runner/bench_runner.json
 
 The configurations run interleaved (baseline, netloupe, ...) ``--rounds`` times; the median wall time
-of each is reported. netloupe runs twice per round: without DataLoader workers and with one writer
-thread (``--workers 0 --writers 1``: decoding in the main thread, writing overlapped with the passes
-by one thread) and with its parallel pipeline (``--workers``, ``--writers``).
+of each is reported. netloupe runs twice per round: with its defaults (``workers=None, writers=None``:
+auto from the usable cores, see ``netloupe.runner.resources``; on 2 cores that is ``--workers 0
+--writers 1``, decoding in the main thread and one thread writing behind the passes) and with an
+explicit parallel pipeline (``--workers``, ``--writers``, default 2 and 4).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import netloupe  # noqa: E402
 from netloupe._paths import shared_data_dir  # noqa: E402
 from netloupe.runner import discover_items, run_dataset  # noqa: E402
+from netloupe.runner.resources import resolve_parallelism, usable_cpus  # noqa: E402
 
 
 def baseline(paths: list[str], loaded: netloupe.LoadedModel, out: Path) -> None:
@@ -110,8 +112,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N images only (default: all)")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved repetitions (median reported)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="netloupe DataLoader workers")
-    parser.add_argument("--writers", type=int, default=4, help="netloupe writer threads")
+    parser.add_argument("--workers", type=int, default=2, help="netloupe DataLoader workers (parallel run)")
+    parser.add_argument("--writers", type=int, default=4, help="netloupe writer threads (parallel run)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (both tools)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "runner" / "bench_runner.json")
     parser.add_argument("--plot", type=Path, nargs="+", help="only draw throughput.png from these result files")
@@ -125,22 +127,25 @@ def main() -> None:
     loaded = netloupe.load_model()
     items = discover_items(args.data, limit=args.limit)
     paths = [it.source for it in items]
-    times: dict[str, list[float]] = {
-        "pytorch-grad-cam loop": [],
-        "netloupe run (workers 0, writers 1)": [],
-        "netloupe run": [],
+    auto_workers, auto_writers = resolve_parallelism("local", None, None)
+    default_name = f"netloupe run (default: auto -> workers {auto_workers}, writers {auto_writers})"
+    # configuration -> (run_dataset's workers, writers); None: the baseline loop
+    configs: dict[str, tuple[int | None, int | None] | None] = {
+        "pytorch-grad-cam loop": None,
+        default_name: (None, None),
+        f"netloupe run (workers {args.workers}, writers {args.writers})": (args.workers, args.writers),
     }
+    times: dict[str, list[float]] = {name: [] for name in configs}
     scratch = Path(tempfile.mkdtemp(prefix="bench-runner-"))
     try:
         for r in range(args.rounds):
-            for name in times:
-                out = scratch / f"{name.replace(' ', '_')}-{r}"
+            for i, (name, options) in enumerate(configs.items()):
+                out = scratch / f"config{i}-{r}"
                 out.mkdir()
                 t0 = time.perf_counter()
-                if name.startswith("pytorch"):
+                if options is None:
                     baseline(paths, loaded, out)
                 else:
-                    parallel = name == "netloupe run"
                     summary = run_dataset(
                         args.data,
                         loaded,
@@ -149,14 +154,14 @@ def main() -> None:
                         top_k=1,
                         limit=args.limit,
                         batch_size=args.batch_size,
-                        workers=args.workers if parallel else 0,
-                        writers=args.writers if parallel else 1,
+                        workers=options[0],
+                        writers=options[1],
                         device="cpu",
                     )
                     assert summary.done == len(paths) and not summary.failed
                 times[name].append(time.perf_counter() - t0)
                 print(f"round {r + 1}: {name}: {len(paths) / times[name][-1]:.2f} images/s", flush=True)
-        agree = agreement(scratch / "pytorch-grad-cam_loop-0", scratch / "netloupe_run-0")
+        agree = agreement(scratch / "config0-0", scratch / "config1-0")  # baseline vs the default run
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     rates = {name: len(paths) / statistics.median(t) for name, t in times.items()}
@@ -169,7 +174,7 @@ def main() -> None:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": "PYTHONPATH=src python " + " ".join(["scripts/bench_runner.py", *sys.argv[1:]]),
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s), "
-        f"{__import__('os').cpu_count()} logical CPUs (shared), torch {torch.__version__}, "
+        f"{__import__('os').cpu_count()} logical CPUs ({usable_cpus()} usable, shared), torch {torch.__version__}, "
         f"grad-cam {version('grad-cam')}",
         "dataset": str(args.data),
         "images": len(paths),
@@ -177,7 +182,11 @@ def main() -> None:
         "layer": "bn2",
         "method": "gradcam, top-1",
         "rounds": args.rounds,
-        "netloupe_options": {"batch_size": args.batch_size, "workers": args.workers, "writers": args.writers},
+        "netloupe_options": {
+            "batch_size": args.batch_size,
+            "default": {"workers": auto_workers, "writers": auto_writers},
+            "parallel": {"workers": args.workers, "writers": args.writers},
+        },
         "wall_seconds": times,
         "images_per_second": {k: round(v, 3) for k, v in rates.items()},
         "speedup_vs_pytorch_grad_cam": {k: round(v / base, 3) for k, v in rates.items()},

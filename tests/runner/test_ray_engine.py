@@ -38,7 +38,8 @@ def test_ray_engine_equals_local_engine(local_ray: None, tmp_path: Path) -> None
     # Start on the local engine (sorted: broken.png and 3 images), finish on Ray: one journal, one layout.
     first = _run(tmp_path / "data", tmp_path / "ray", batch_size=3, limit=4)
     assert first.done == 3
-    summary = _run(tmp_path / "data", tmp_path / "ray", batch_size=2, engine="ray", workers=1)
+    # workers/writers None: auto, one actor on this 2-CPU instance (default_ray_actors(0, 2) == 1)
+    summary = _run(tmp_path / "data", tmp_path / "ray", batch_size=2, engine="ray", workers=None, writers=None)
     assert (summary.skipped, summary.done, summary.pending) == (3, 4, 0)
     assert [f["id"] for f in summary.failed] == [f["id"] for f in local.failed] == ["broken"]
     a, b = _manifest(tmp_path / "local"), _manifest(tmp_path / "ray")

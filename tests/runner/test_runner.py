@@ -85,17 +85,28 @@ def test_outputs_equal_explain_images(tmp_path: Path) -> None:
             assert e["label"] == res.labels[e["rank"] - 1]
 
 
+def _assert_same_maps(a: Path, b: Path) -> None:
+    for im in _manifest(a)["images"]:
+        with np.load(a / im["id"] / "maps.npz") as za, np.load(b / im["id"] / "maps.npz") as zb:
+            for m in METHODS:
+                np.testing.assert_allclose(za[m], zb[m], atol=1e-5)
+
+
 def test_dataloader_workers_give_the_same_maps(tmp_path: Path) -> None:
     make_images(tmp_path / "data", 5)
     _run(tmp_path / "data", tmp_path / "a", workers=0, batch_size=2)
     _run(tmp_path / "data", tmp_path / "b", workers=2, batch_size=3)
-    for im in _manifest(tmp_path / "a")["images"]:
-        with (
-            np.load(tmp_path / "a" / im["id"] / "maps.npz") as za,
-            np.load(tmp_path / "b" / im["id"] / "maps.npz") as zb,
-        ):
-            for m in METHODS:
-                np.testing.assert_allclose(za[m], zb[m], atol=1e-5)
+    _assert_same_maps(tmp_path / "a", tmp_path / "b")
+
+
+def test_auto_workers_and_writers_give_the_same_outputs_as_explicit(tmp_path: Path) -> None:
+    make_images(tmp_path / "data", 5)
+    explicit = _run(tmp_path / "data", tmp_path / "a", workers=0, writers=1)
+    auto = _run(tmp_path / "data", tmp_path / "b", workers=None, writers=None)
+    assert (auto.done, auto.failed, auto.pending) == (explicit.done, explicit.failed, explicit.pending) == (5, [], 0)
+    _assert_same_maps(tmp_path / "a", tmp_path / "b")
+    ma, mb = _manifest(tmp_path / "a"), _manifest(tmp_path / "b")
+    assert {k: v for k, v in ma.items() if k != "created"} == {k: v for k, v in mb.items() if k != "created"}
 
 
 def test_corrupt_image_is_recorded_and_the_rest_finish(tmp_path: Path) -> None:
@@ -178,6 +189,11 @@ def test_bad_options_fail_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(LayerNotFound):
         _run(tmp_path / "data", tmp_path / "out2", layer="nope")
     assert not (tmp_path / "out2" / "journal.jsonl").exists()
+    with pytest.raises(InputError, match="writers: must be >= 1"):
+        _run(tmp_path / "data", tmp_path / "out3", writers=0)
+    with pytest.raises(InputError, match="workers: must be >= 0"):
+        _run(tmp_path / "data", tmp_path / "out3", workers=-1)
+    assert not (tmp_path / "out3").exists()
 
 
 def test_labels_and_classes_are_recorded(tmp_path: Path) -> None:
@@ -190,7 +206,9 @@ def test_labels_and_classes_are_recorded(tmp_path: Path) -> None:
     assert all(p["label"] in CLASSES for im in images for p in im["predictions"])
 
 
-def test_cli_exit_code_is_zero_with_bad_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_exit_code_is_zero_with_bad_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from netloupe.cli import run as run_cli
     from netloupe.cli.main import main
 
@@ -200,6 +218,7 @@ def test_cli_exit_code_is_zero_with_bad_items(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(SystemExit) as exc:
         main(["run", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--workers", "0", "--device", "cpu"])
     assert exc.value.code == 0
+    assert "decoding: 0 workers, writing: " in capsys.readouterr().err  # writers: auto
     assert _manifest(tmp_path / "out")["counts"] == {"items": 3, "done": 2, "failed": 1, "pending": 0}
     with pytest.raises(SystemExit) as exc:
         main(["run", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--methods", "gradkam"])

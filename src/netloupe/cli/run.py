@@ -48,8 +48,18 @@ def run_command(
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Explain the k most probable classes.")] = 1,
     layer: Annotated[str | None, typer.Option("--layer", help="Target layer (default: the model's).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Images per pass.")] = 16,
-    workers: Annotated[int, typer.Option(min=0, help="Decoding processes (local); actors (ray).")] = 2,
-    writers: Annotated[int, typer.Option(min=1, help="Threads writing files.")] = 4,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Decoding processes (local); actors (ray).", show_default="auto from the usable cores"
+        ),
+    ] = None,
+    writers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Threads writing files (per actor on ray).", show_default="auto from the usable cores"
+        ),
+    ] = None,
     engine: Annotated[str, typer.Option(help="local or ray.")] = "local",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images.")] = None,
     root: Annotated[Path | None, typer.Option(help="Folder that relative CSV paths start from.")] = None,
@@ -62,12 +72,22 @@ def run_command(
     """Explain every image of DATASET; overlays, arrays, a journal and a manifest go to --out."""
     from ..errors import InputError
     from ..runner import run_dataset
+    from ..runner.resources import resolve_parallelism
 
     if engine not in ("local", "ray"):
         raise InputError(f"--engine: expected local or ray, got {engine!r}")
     method_list = parse_methods(methods)
     dev = parse_device(device)
     loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
+    eng: Literal["local", "ray"] = "ray" if engine == "ray" else "local"
+    workers, writers = resolve_parallelism(eng, workers, writers)
+    if eng == "local":
+        console.print(f"[dim]decoding: {workers} workers, writing: {writers} threads[/]", highlight=False)
+    else:
+        actors = {None: "auto (one per GPU, else from the cluster's CPUs)", 0: "one per GPU, else 2"}.get(
+            workers, str(workers)
+        )
+        console.print(f"[dim]actors: {actors}, writing: {writers} threads per actor[/]", highlight=False)
     bar = Progress(
         TextColumn("[bold]explaining"),
         BarColumn(),
@@ -80,7 +100,6 @@ def run_command(
         transient=True,
     )
     task = bar.add_task("explaining", total=None)
-    eng: Literal["local", "ray"] = "ray" if engine == "ray" else "local"
 
     def on_start(todo: int, skipped: int) -> None:
         if skipped:

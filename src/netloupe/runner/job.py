@@ -29,6 +29,7 @@ from .items import DatasetItem, discover_items
 from .journal import JOURNAL_NAME, JobConfig, Journal, check_config
 from .manifest import files_present, write_manifest
 from .process import compiled_layer
+from .resources import resolve_parallelism
 
 __all__ = ["RunSummary", "StopFlag", "run_dataset"]
 
@@ -112,8 +113,8 @@ def run_dataset(
     top_k: int = 1,
     layer: str | None = None,
     batch_size: int = 16,
-    workers: int = 2,
-    writers: int = 4,
+    workers: int | None = None,
+    writers: int | None = None,
     device: str | torch.device = "cpu",
     engine: Engine = "local",
     limit: int | None = None,
@@ -133,8 +134,12 @@ def run_dataset(
         top_k: explain the k most probable classes of each image.
         layer: target layer (default: the model's recommended layer, else automatic).
         batch_size: images per pass.
-        workers: DataLoader processes decoding images (local engine); actors (Ray engine).
-        writers: threads writing PNG/NPZ files (per actor on Ray).
+        workers: DataLoader processes decoding images (local engine; 0: decode in the main process);
+            actors (Ray engine; 0: one per GPU, else 2). ``None`` (default): auto from the usable
+            cores, see :mod:`netloupe.runner.resources` (Ray: one actor per GPU, else from the
+            cluster's CPUs).
+        writers: threads writing PNG/NPZ files (per actor on Ray), >= 1. ``None`` (default): auto,
+            1 on up to 2 usable cores, else ``min(4, cores)``.
         device: where the passes run (local engine; Ray actors use a GPU when they are given one).
         engine: ``"local"`` or ``"ray"``.
         limit: only the first ``limit`` items of the dataset.
@@ -151,6 +156,7 @@ def run_dataset(
         raise InputError(f"engine: expected 'local' or 'ray', got {engine!r}")
     methods = [get_method(m).name for m in methods]
     _validate(loaded, methods, top_k, layer, batch_size)
+    workers, writers = resolve_parallelism(engine, workers, writers)
     if loaded.preprocess.size is None:
         batch_size = 1  # images keep their own sizes: they cannot be stacked
     out_dir = Path(out)
@@ -218,7 +224,7 @@ EngineFn = Callable[
         JobConfig,
         Path,
         int,
-        int,
+        "int | None",
         int,
         "str | torch.device",
         Callable[[list[dict[str, object]]], None],

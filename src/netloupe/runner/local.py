@@ -23,6 +23,7 @@ from .items import DatasetItem
 from .job import StopFlag
 from .journal import JobConfig
 from .process import BatchProcessor, failed_record, process_batch, write_item
+from .resources import default_decode_workers
 
 __all__ = ["run_local"]
 
@@ -51,13 +52,18 @@ def run_local(
     config: JobConfig,
     out_dir: Path,
     batch_size: int,
-    workers: int,
+    workers: int | None,
     writers: int,
     device: str | torch.device,
     sink: Callable[[list[Record]], None],
     stop: StopFlag,
 ) -> list[str]:
-    """Explain ``todo`` and hand each finished batch's records to ``sink``; returns the layer names."""
+    """Explain ``todo`` and hand each finished batch's records to ``sink``; returns the layer names.
+
+    ``workers`` DataLoader processes decode (``None``: :func:`default_decode_workers`).
+    """
+    if workers is None:
+        workers = default_decode_workers()
     dev = torch.device(device)
     processor = BatchProcessor(loaded, config.methods, config.top_k, config.layer, dev, config.compile)
     loader = DataLoader(

@@ -28,6 +28,7 @@ from .items import DatasetItem
 from .job import StopFlag
 from .journal import JobConfig
 from .process import BatchProcessor, failed_record, process_batch, write_item
+from .resources import default_ray_actors
 
 __all__ = ["ExplainActor", "run_ray"]
 
@@ -106,7 +107,7 @@ def run_ray(
     config: JobConfig,
     out_dir: Path,
     batch_size: int,
-    workers: int,
+    workers: int | None,
     writers: int,
     device: str | torch.device,
     sink: Callable[[list[Record]], None],
@@ -114,8 +115,10 @@ def run_ray(
 ) -> list[str]:
     """Explain ``todo`` on Ray Data (connecting to a running cluster when ``ray.init`` was called first).
 
-    ``workers`` is the number of actors (default: one per GPU, else 2); each asks for one GPU when the
-    cluster has GPUs. ``device`` is ignored: actors use the GPU Ray assigns them, else the CPU.
+    ``workers`` is the number of actors (``None``: :func:`default_ray_actors`, one per GPU, else
+    from the cluster's CPUs, at least 1; ``0``: one per GPU, else 2); each asks for one GPU when the
+    cluster has GPUs. ``writers`` threads write each actor's files. ``device`` is ignored: actors use
+    the GPU Ray assigns them, else the CPU.
     """
     try:
         import ray
@@ -131,7 +134,10 @@ def run_ray(
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         gpus = int(ray.cluster_resources().get("GPU", 0))
-        actors = workers if workers > 0 else (gpus or 2)
+        if workers is None:
+            actors = default_ray_actors(gpus, int(ray.cluster_resources().get("CPU", 0)))
+        else:
+            actors = workers if workers > 0 else (gpus or 2)
         rows = [{"source": it.source, "id": it.id, "label": it.label} for it in todo]
         ds = ray.data.from_items(rows).map_batches(
             ExplainActor,
