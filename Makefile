@@ -8,7 +8,7 @@ STAMP := $(VENV)/.netloupe-installed
 # constraint caps them there); any torch 2.x from 2.1 on works for the library itself.
 TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test evaluate bench lint typecheck clean
+.PHONY: demo test check evaluate bench lint typecheck clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,13 @@ bench: $(STAMP)  ## netloupe vs pytorch-grad-cam, TorchCAM, Captum (CPU table un
 	$(VENV)/bin/netloupe bench --models resnet50,efficientnet-lite0 --batches 1,8 --scorecam efficientnet-lite0 \
 		--memory-batch 16 --repeats 3 --device cpu --out results/benchmarks
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (pinned in the dev extra; CI runs it)
 	$(VENV)/bin/ruff check src tests
 
-typecheck: $(STAMP)
+typecheck: $(STAMP)  ## mypy over src/netloupe (pinned in the dev extra; CI runs it)
 	$(VENV)/bin/mypy
+
+check: lint typecheck test  ## everything CI gates on: lint, types, then the test suite
 
 clean:
 	rm -rf $(VENV) netloupe-demo .pytest_cache .mypy_cache .ruff_cache

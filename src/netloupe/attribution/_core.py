@@ -29,6 +29,7 @@ __all__ = [
     "model_device",
     "prepare_targets",
     "rnn_backward_safe",
+    "score_inputs",
     "target_scores",
 ]
 
@@ -136,6 +137,20 @@ def target_scores(target_set: TargetSet, outputs: Any, sample: Tensor | None = N
     return torch.stack(
         [target_set.expanded_scores(outputs, sample, k, softmax=False) for k in range(target_set.k)], dim=1
     )
+
+
+def score_inputs(
+    forward: ForwardFn,
+    inputs: Tensor,
+    targets: TargetSpec,
+    class_names: Sequence[str] | None,
+    additional_args: tuple[Any, ...],
+) -> tuple[TargetSet, Tensor]:
+    """One forward pass on the unperturbed ``inputs``: the targets fixed on its outputs and their
+    ``(N, K)`` scores (gradients flow when the caller enables them)."""
+    outputs = call_forward(forward, inputs, additional_args)
+    target_set = prepare_targets(outputs, targets, class_names)
+    return target_set, target_scores(target_set, outputs)
 
 
 def call_forward(forward: ForwardFn, inputs: Tensor, args: tuple[Any, ...], sample: Tensor | None = None) -> Any:

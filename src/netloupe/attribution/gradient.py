@@ -18,13 +18,11 @@ from ..targets import TargetSpec
 from ._core import (
     Attribution,
     ForwardFn,
-    call_forward,
     check_inputs,
     expand_mask,
     model_device,
-    prepare_targets,
     rnn_backward_safe,
-    target_scores,
+    score_inputs,
 )
 
 __all__ = ["gradient_x_input", "input_gradients"]
@@ -47,9 +45,7 @@ def input_gradients(
     check_inputs(inputs)
     x = inputs.detach().clone().requires_grad_(True)
     with rnn_backward_safe(model_device(forward, inputs)), torch.enable_grad():
-        outputs = call_forward(forward, x, additional_args)
-        target_set = prepare_targets(outputs, targets, class_names)
-        scores = target_scores(target_set, outputs)
+        target_set, scores = score_inputs(forward, x, targets, class_names, additional_args)
         grads = [
             torch.autograd.grad(scores[:, k].sum(), x, retain_graph=k + 1 < scores.shape[1], allow_unused=True)[0]
             for k in range(scores.shape[1])

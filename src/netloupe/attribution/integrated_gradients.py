@@ -27,8 +27,8 @@ from ._core import (
     check_inputs,
     expand_mask,
     model_device,
-    prepare_targets,
     rnn_backward_safe,
+    score_inputs,
     target_scores,
 )
 
@@ -85,9 +85,7 @@ def integrated_gradients(
     alphas, weights = _nodes(steps)
     device = model_device(forward, inputs)
     with rnn_backward_safe(device), torch.no_grad():
-        outputs = call_forward(forward, x, additional_args)
-        target_set = prepare_targets(outputs, targets, class_names)
-        scores = target_scores(target_set, outputs)
+        target_set, scores = score_inputs(forward, x, targets, class_names, additional_args)
         baseline_scores = target_scores(target_set, call_forward(forward, base, additional_args))
     k_targets = scores.shape[1]
     total = torch.zeros((n, k_targets, *x.shape[1:]), dtype=x.dtype, device=x.device)

@@ -24,8 +24,8 @@ from ._core import (
     check_inputs,
     expand_mask,
     model_device,
-    prepare_targets,
     rnn_backward_safe,
+    score_inputs,
     target_scores,
 )
 
@@ -80,9 +80,7 @@ def occlusion(
     idx = torch.arange(steps, device=x.device)
     m = expand_mask(mask, x)
     with rnn_backward_safe(device), torch.no_grad():
-        outputs = call_forward(forward, x, additional_args)
-        target_set = prepare_targets(outputs, targets, class_names)
-        scores = target_scores(target_set, outputs)
+        target_set, scores = score_inputs(forward, x, targets, class_names, additional_args)
         k = scores.shape[1]
         total = torch.zeros((n, k, steps), dtype=x.dtype, device=x.device)
         count = torch.zeros(steps, dtype=x.dtype, device=x.device)

@@ -5,16 +5,26 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from ..internals.data import ImageSet
 from ._console import console
 
+if TYPE_CHECKING:
+    from ..internals.features import FeatureSet
+
 __all__ = ["register"]
 
 _MODEL_HELP = "zoo model name (see `netloupe models`) or a TorchScript file"
+
+# Options that several commands share (the default stays with each command).
+_Model = Annotated[str, typer.Option("--model", "-m", help=_MODEL_HELP)]
+_Features = Annotated[Optional[Path], typer.Option("--features", "-f", help="feature .npz to reuse or create")]
+_Split = Annotated[Optional[str], typer.Option(help=".npz split, e.g. test")]
+_BatchSize = Annotated[int, typer.Option("--batch-size")]
+_Device = Annotated[str, typer.Option("--device")]
 
 
 def _load(model: str, device: str):  # type: ignore[no-untyped-def]
@@ -38,8 +48,11 @@ def _open_data(
     return load_image_set(data, split=split, label_column=label_column, mask_columns=mask_columns)
 
 
-def _features(loaded, images, features: Optional[Path], layer: str, batch_size: int, device: str):  # type: ignore[no-untyped-def]
-    """Reuse a saved feature file when it matches the data, else extract (and save when a path is given)."""
+def _features(
+    model: str, images: ImageSet, features: Optional[Path], layer: str, batch_size: int, device: str
+) -> FeatureSet:
+    """Reuse a saved feature file when it matches the data, else load ``model``, extract (and save when a
+    path is given)."""
     from ..errors import InputError
     from ..internals.features import FeatureSet, extract_features
 
@@ -49,6 +62,7 @@ def _features(loaded, images, features: Optional[Path], layer: str, batch_size: 
             raise InputError(f"features: {features} holds {len(fs)} vectors but the data has {len(images)} images")
         console.print(f"features: reusing {features} ({fs.model}, layer {fs.layer})")
         return fs
+    loaded = _load(model, device)
     if images.class_names is None and images.labels is not None and len(loaded.class_names) > images.labels.max():
         images.class_names = list(loaded.class_names)  # unnamed labels (e.g. .npz) take the model's class names
     start = time.perf_counter()
@@ -74,7 +88,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("filters")
     def filters(
-        model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
+        model: _Model = "efficientnet-lite0",
         layer: Optional[str] = typer.Option(None, "--layer", "-l", help="conv layer (default: the first conv)"),
         out: Path = typer.Option(Path("filters.png"), "--out", "-o", help="PNG to write"),
         mode: str = typer.Option("auto", help="auto | rgb | channels | mean | norm"),
@@ -93,10 +107,10 @@ def register(app: typer.Typer) -> None:
     def activations(
         image: Path = typer.Argument(..., help="input image"),
         layer: str = typer.Option(..., "--layer", "-l", help="layer with spatial output, e.g. blocks.3"),
-        model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
+        model: _Model = "efficientnet-lite0",
         out: Path = typer.Option(Path("activations.png"), "--out", "-o"),
         n_maps: int = typer.Option(32, "--n-maps", help="draw the N strongest channels"),
-        device: str = typer.Option("cpu", "--device"),
+        device: _Device = "cpu",
     ) -> None:
         """Draw one layer's feature maps for one image."""
         device = _device(device)
@@ -113,36 +127,36 @@ def register(app: typer.Typer) -> None:
     def features(
         data: Path = typer.Argument(..., help="image folder, CSV or .npz"),
         out: Path = typer.Option(..., "--out", "-o", help=".npz file to write"),
-        model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
+        model: _Model = "efficientnet-lite0",
         layer: str = typer.Option("penultimate", "--layer", "-l", help="'penultimate' or a layer (pooled)"),
-        split: Optional[str] = typer.Option(None, help=".npz split, e.g. test"),
+        split: _Split = None,
         label_column: Optional[str] = typer.Option(None, help="CSV label column"),
-        batch_size: int = typer.Option(32, "--batch-size"),
-        device: str = typer.Option("cpu", "--device"),
+        batch_size: _BatchSize = 32,
+        device: _Device = "cpu",
     ) -> None:
         """Extract one feature vector per image into a reusable .npz."""
         device = _device(device)
         images = _open_data(data, split, label_column)
         out.unlink(missing_ok=True)
-        _features(_load(model, device), images, out, layer, batch_size, device)
+        _features(model, images, out, layer, batch_size, device)
 
     @app.command("neighbors")
     def neighbors(
         data: Path = typer.Argument(..., help="image folder, CSV or .npz (labels needed for the accuracy)"),
-        model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
-        features: Optional[Path] = typer.Option(None, "--features", "-f", help="feature .npz to reuse or create"),
+        model: _Model = "efficientnet-lite0",
+        features: _Features = None,
         layer: str = typer.Option("penultimate", "--layer", "-l"),
         k: int = typer.Option(5, "-k", help="neighbours per query"),
         metric: str = typer.Option("l2", help="l2 | cosine"),
         queries: int = typer.Option(8, help="query rows in the figure"),
         pixel_size: int = typer.Option(32, help="pixel space: images resized to this square size"),
-        split: Optional[str] = typer.Option(None, help=".npz split, e.g. test"),
+        split: _Split = None,
         label_column: Optional[str] = typer.Option(None),
         out: Path = typer.Option(Path("neighbors.png"), "--out", "-o", help="figure to write"),
         json_out: Optional[Path] = typer.Option(None, "--json", help="write the k-NN accuracies here"),
         seed: int = typer.Option(0, help="query choice"),
-        batch_size: int = typer.Option(32, "--batch-size"),
-        device: str = typer.Option("cpu", "--device"),
+        batch_size: _BatchSize = 32,
+        device: _Device = "cpu",
     ) -> None:
         """Nearest neighbours in feature space vs pixel space: a figure and the k-NN accuracies."""
         device = _device(device)
@@ -156,14 +170,7 @@ def register(app: typer.Typer) -> None:
             raise InputError(
                 f"data: {data} has no labels; the k-NN accuracy needs them (folder per class, CSV label column)"
             )
-        fs = _features(
-            None if features is not None and features.exists() else _load(model, device),
-            images,
-            features,
-            layer,
-            batch_size,
-            device,
-        )
+        fs = _features(model, images, features, layer, batch_size, device)
         start = time.perf_counter()
         pixels = pixel_vectors(images, (pixel_size, pixel_size))
         comp = compare_spaces(fs.features, pixels, images.labels, k=k, metric=metric, device=device)  # type: ignore[arg-type]
@@ -188,20 +195,20 @@ def register(app: typer.Typer) -> None:
     @app.command("embed")
     def embed(
         data: Path = typer.Argument(..., help="image folder, CSV or .npz"),
-        model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
-        features: Optional[Path] = typer.Option(None, "--features", "-f", help="feature .npz to reuse or create"),
+        model: _Model = "efficientnet-lite0",
+        features: _Features = None,
         layer: str = typer.Option("penultimate", "--layer", "-l"),
         method: str = typer.Option("tsne", help="pca | tsne | umap"),
         perplexity: float = typer.Option(30.0, help="t-SNE perplexity"),
         metric: str = typer.Option("euclidean", help="t-SNE metric: euclidean | cosine"),
         grid: int = typer.Option(30, help="thumbnail map: cells per side"),
         thumb: int = typer.Option(32, help="thumbnail size in pixels"),
-        split: Optional[str] = typer.Option(None, help=".npz split, e.g. test"),
+        split: _Split = None,
         label_column: Optional[str] = typer.Option(None),
         out_dir: Path = typer.Option(Path("embedding"), "--out-dir", "-o"),
         seed: int = typer.Option(0),
-        batch_size: int = typer.Option(32, "--batch-size"),
-        device: str = typer.Option("cpu", "--device"),
+        batch_size: _BatchSize = 32,
+        device: _Device = "cpu",
     ) -> None:
         """2-D map of the feature space: scatter by label, thumbnail map and coordinates CSV."""
         device = _device(device)
@@ -210,14 +217,7 @@ def register(app: typer.Typer) -> None:
         from ..viz.scatter import embedding_scatter, thumbnail_map
 
         images = _open_data(data, split, label_column)
-        fs = _features(
-            None if features is not None and features.exists() else _load(model, device),
-            images,
-            features,
-            layer,
-            batch_size,
-            device,
-        )
+        fs = _features(model, images, features, layer, batch_size, device)
         kwargs: dict[str, object] = {"random_state": seed}
         if method == "tsne":
             kwargs.update(perplexity=perplexity, metric=metric, device=device)
@@ -247,13 +247,13 @@ def register(app: typer.Typer) -> None:
         layer: str = typer.Option(..., "--layer", "-l", help="conv layer to dissect"),
         mask_column: list[str] = typer.Option(["mask"], "--mask-column", help="concept mask column(s)"),
         complement: bool = typer.Option(False, help="also score each concept's complement ('not <concept>')"),
-        model: str = typer.Option("efficientnet-lite0", "--model", "-m", help=_MODEL_HELP),
+        model: _Model = "efficientnet-lite0",
         quantile: float = typer.Option(0.005, help="top activation quantile per unit (Bau et al.: 0.005)"),
         iou_threshold: float = typer.Option(0.04, help="detector IoU threshold (Bau et al.: 0.04)"),
         mask_size: int = typer.Option(112, help="IoU measured on masks resized to this square size"),
         out_dir: Path = typer.Option(Path("dissection"), "--out-dir", "-o"),
-        batch_size: int = typer.Option(16, "--batch-size"),
-        device: str = typer.Option("cpu", "--device"),
+        batch_size: _BatchSize = 16,
+        device: _Device = "cpu",
     ) -> None:
         """Network dissection: per-unit IoU with concept masks, detectors and their top images."""
         device = _device(device)

@@ -17,7 +17,7 @@ arguments in ``config`` and is rebuilt with :func:`build_model`.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -101,7 +101,33 @@ class _Configured(nn.Module):
         self.config = {"class": type(self).__name__, **kwargs}
 
 
-class TokenClassifier(_Configured):
+_Out = TypeVar("_Out")
+
+
+class _TokenModel(_Configured, Generic[_Out]):
+    """Token ids -> embedding -> (dropout) -> fused RNN; subclasses add the heads in ``forward_embedded``."""
+
+    def _build_encoder(
+        self, vocab_size: int, embed_dim: int, hidden: int, layers: int, bidirectional: bool, dropout: float, rnn: str
+    ) -> None:
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
+        self.dropout = nn.Dropout(dropout)
+        self.rnn = _make_rnn(rnn, embed_dim, hidden, layers, bidirectional, dropout)
+
+    def embed(self, tokens: Tensor) -> Tensor:
+        """Token ids (N, T) -> embeddings (N, T, E)."""
+        return self.embedding(tokens)
+
+    def forward_embedded(self, embedded: Tensor, lengths: Tensor | None = None) -> _Out:
+        raise NotImplementedError
+
+    def forward(self, tokens: Tensor, lengths: Tensor | None = None) -> _Out:
+        if lengths is None:
+            lengths = (tokens != PAD_ID).sum(1)
+        return self.forward_embedded(self.embed(tokens), lengths)
+
+
+class TokenClassifier(_TokenModel[Tensor]):
     """Many-to-one text classifier: embedding -> (Bi)LSTM/GRU -> max/mean/last pooling -> linear."""
 
     def __init__(
@@ -131,14 +157,8 @@ class TokenClassifier(_Configured):
         if pool not in ("max", "mean", "last"):
             raise InputError(f"pool: expected 'max', 'mean' or 'last', got {pool!r}")
         self.pool, self.bidirectional = pool, bidirectional
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
-        self.dropout = nn.Dropout(dropout)
-        self.rnn = _make_rnn(rnn, embed_dim, hidden, layers, bidirectional, dropout)
+        self._build_encoder(vocab_size, embed_dim, hidden, layers, bidirectional, dropout, rnn)
         self.fc = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
-
-    def embed(self, tokens: Tensor) -> Tensor:
-        """Token ids (N, T) -> embeddings (N, T, E)."""
-        return self.embedding(tokens)
 
     def forward_embedded(self, embedded: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits (N, C) from embeddings (N, T, E) and true lengths (N,)."""
@@ -146,13 +166,8 @@ class TokenClassifier(_Configured):
         out, h_n = run_rnn(self.rnn, self.dropout(embedded), lengths)
         return self.fc(self.dropout(_pool(out, h_n, mask, self.pool, self.bidirectional)))
 
-    def forward(self, tokens: Tensor, lengths: Tensor | None = None) -> Tensor:
-        if lengths is None:
-            lengths = (tokens != PAD_ID).sum(1)
-        return self.forward_embedded(self.embed(tokens), lengths)
 
-
-class SlotTagger(_Configured):
+class SlotTagger(_TokenModel[TaggerOutput]):
     """Joint slot tagger and intent classifier: embedding -> BiLSTM -> per-step tags + pooled intent."""
 
     def __init__(
@@ -177,25 +192,15 @@ class SlotTagger(_Configured):
             dropout=dropout,
             rnn=rnn,
         )
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
-        self.dropout = nn.Dropout(dropout)
-        self.rnn = _make_rnn(rnn, embed_dim, hidden, layers, True, dropout)
+        self._build_encoder(vocab_size, embed_dim, hidden, layers, True, dropout, rnn)
         self.slot_head = nn.Linear(2 * hidden, num_slots)
         self.intent_head = nn.Linear(2 * hidden, num_intents)
-
-    def embed(self, tokens: Tensor) -> Tensor:
-        return self.embedding(tokens)
 
     def forward_embedded(self, embedded: Tensor, lengths: Tensor | None = None) -> TaggerOutput:
         mask = None if lengths is None else lengths_to_mask(lengths, embedded.shape[1])
         out, h_n = run_rnn(self.rnn, self.dropout(embedded), lengths)
         out = self.dropout(out)
         return TaggerOutput(self.slot_head(out), self.intent_head(_pool(out, h_n, mask, "max", True)))
-
-    def forward(self, tokens: Tensor, lengths: Tensor | None = None) -> TaggerOutput:
-        if lengths is None:
-            lengths = (tokens != PAD_ID).sum(1)
-        return self.forward_embedded(self.embed(tokens), lengths)
 
 
 class FeatureLSTM(_Configured):
