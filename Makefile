@@ -28,7 +28,7 @@ evaluate: $(STAMP)  ## slow real-data tests and evaluations (need ../shared/data
 
 bench: $(STAMP)  ## netloupe vs pytorch-grad-cam, TorchCAM, Captum (CPU table under results/benchmarks)
 	$(VENV)/bin/netloupe bench --models resnet50,efficientnet-lite0 --batches 1,8 --scorecam efficientnet-lite0 \
-		--memory-batch 16 --repeats 3 --device cpu --out results/benchmarks
+		--memory-batch 16 --repeats 15 --scorecam-repeats 3 --device cpu --out results/benchmarks
 
 lint: $(STAMP)  ## ruff (pinned in the dev extra; CI runs it)
 	$(VENV)/bin/ruff check src tests

@@ -54,7 +54,8 @@ def test_agreement_resizes_low_resolution_maps() -> None:
     coarse = torch.linspace(0, 1, 16).reshape(1, 4, 4)
     assert agreement(fine, coarse) > 0.95
     assert agreement(fine, -fine) == pytest.approx(-1.0)
-    assert np.isnan(agreement(fine, torch.zeros(1, 8, 8)))
+    assert agreement(fine, torch.zeros(1, 8, 8)) == 0.0  # a blank map against a varying one disagrees
+    assert np.isnan(agreement(torch.zeros(1, 8, 8), torch.ones(1, 4, 4)))  # both blank: nothing to compare
     # Per sample: a peer that leaves maps unnormalised (scaled differently per sample) still agrees.
     pair = torch.stack([fine[0], fine[0].flip(0, 1)])
     assert agreement(pair, pair * torch.tensor([1.0, 30.0])[:, None, None]) == pytest.approx(1.0)
@@ -89,7 +90,9 @@ def test_summary_marks_the_lowest_ratio_and_quotes_the_single_method_run() -> No
     ]
     lines = summary_table(rows, [])
     assert lines[2] == "| Grad-CAM, ResNet-50, batch 8 | **1.02x** | – | 1.30x | – |"
-    assert lines[3] == "| five gradient methods, ResNet-50, batch 8 | 1.05x (one method: 1.02x) | – | – | – |"
+    assert lines[3] == (
+        "| Five gradient methods at once, ResNet-50, batch 8 | 1.05x (one method: 1.02x) | – | – | – |"
+    )
 
 
 def test_cli_refuses_unknown_models_and_bad_batches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

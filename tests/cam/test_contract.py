@@ -106,6 +106,19 @@ def test_one_pass_serves_many_methods_and_classes() -> None:
     assert calls["n"] == 3
 
 
+def test_many_methods_at_once_equal_each_method_alone() -> None:
+    """The shared post-processing (one resize + normalisation for all methods) changes no value."""
+    model, x = small_cnn(2), torch.randn(2, 3, 10, 10)
+    methods = ["gradcam", "gradcam++", "layercam", "cam", "eigencam"]
+    for options in ({}, {"normalize": False}, {"relu": False, "normalize": False}, {"upsample": False}):
+        together = netloupe.explain(model, x, methods, TopK(2), **options).maps
+        storages = {together[m].untyped_storage().data_ptr() for m in methods}
+        assert len(storages) == len(methods)  # each method's maps own their memory
+        for method in methods:
+            alone = netloupe.explain(model, x, method, TopK(2), **options).maps[method]
+            torch.testing.assert_close(together[method], alone, rtol=1e-5, atol=1e-6)
+
+
 def test_no_graph_before_the_target_layer() -> None:
     # Parameters before the layer must receive no gradient path: autograd never records them.
     model = small_cnn(2)

@@ -18,7 +18,14 @@ from .suite import FLOOR, BenchRow
 __all__ = ["load_results", "load_rows", "plot_results", "summary_rows", "summary_table", "write_results"]
 
 _MODEL_NAMES = {"resnet50": "ResNet-50", "resnet18": "ResNet-18", "efficientnet-lite0": "EfficientNet-Lite0"}
-_CASE_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "layercam": "Layer-CAM", "scorecam": "Score-CAM"}
+_CASE_NAMES = {
+    "gradcam": "Grad-CAM",
+    "gradcam++": "Grad-CAM++",
+    "layercam": "Layer-CAM",
+    "scorecam": "Score-CAM",
+    "five gradient methods": "Five gradient methods at once",
+    "gradcam top-5 classes": "Grad-CAM of the top-5 classes at once",
+}
 
 
 def load_results(path: Path) -> dict[str, Any]:

@@ -92,10 +92,12 @@ def _as_maps(out: Any) -> np.ndarray:
 
 
 def agreement(ours: Any, theirs: Any) -> float:
-    """Smallest per-sample Pearson correlation of two libraries' maps (NaN if a map is constant).
+    """Smallest per-sample Pearson correlation of two libraries' maps.
 
     Per sample, because libraries scale maps differently (min-max per map, or raw); theirs are
-    resized to our resolution first (TorchCAM returns maps at the layer's resolution).
+    resized to our resolution first (TorchCAM returns maps at the layer's resolution). A sample whose
+    maps are both constant (no positive evidence anywhere) agrees and is skipped; one constant map
+    against a varying one counts as 0. NaN when every sample was skipped.
     """
     a, b = _as_maps(ours), _as_maps(theirs)
     if b.shape[-2:] != a.shape[-2:]:
@@ -104,10 +106,13 @@ def agreement(ours: Any, theirs: Any) -> float:
         )[:, 0].numpy()
     corrs = []
     for mine, other in zip(a, b, strict=False):
-        if mine.std() == 0 or other.std() == 0:
-            return float("nan")
+        flat_mine, flat_other = mine.std() == 0, other.std() == 0
+        if flat_mine or flat_other:
+            if not (flat_mine and flat_other):
+                corrs.append(0.0)
+            continue
         corrs.append(float(np.corrcoef(mine.ravel(), other.ravel())[0, 1]))
-    return min(corrs)
+    return min(corrs) if corrs else float("nan")
 
 
 def _timed_rows(
@@ -177,7 +182,8 @@ def run_suite(
         for batch in batches:
             torch.manual_seed(batch)
             x = torch.randn(batch, 3, image_size, image_size, device=device)
-            classes = [int(c) for c in torch.arange(batch) % 1000]
+            with torch.no_grad():  # each sample's predicted class: the class a user would explain
+                classes = [int(c) for c in model(x).argmax(1)]
             contenders = _floors(model, x)
             for case, method, top_k in GRADIENT_CASES:
                 for library in LIBRARIES:

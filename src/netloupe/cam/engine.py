@@ -71,13 +71,11 @@ class Explanation:
 def normalize_maps(maps: Tensor) -> Tensor:
     """Min-max normalise each ``(n, k)`` map to [0, 1]; constant maps become 0."""
     flat = maps.flatten(2)
-    lo = flat.amin(-1, keepdim=True)
-    hi = flat.amax(-1, keepdim=True)
+    lo, hi = torch.aminmax(flat, dim=-1, keepdim=True)
     span = hi - lo
-    out = torch.where(
-        span > 0, (flat - lo) / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(flat)
-    )
-    return out.reshape(maps.shape)
+    # 1/span where the map varies, 0 where it is constant (flat - lo is 0 there too): two passes, no division.
+    scale = torch.where(span > 0, span.reciprocal(), torch.zeros_like(span))
+    return ((flat - lo) * scale).reshape(maps.shape)
 
 
 def maps_at_size(maps: Tensor, size: tuple[int, ...]) -> Tensor:
@@ -258,14 +256,22 @@ class Explainer:
         resize: bool,
         fuse: str,
     ) -> dict[str, Tensor]:
+        def finish(m: Tensor) -> Tensor:
+            m = m.clamp(min=0) if relu else m
+            m = upsample(m, size) if resize else m
+            return normalize_maps(m) if normalize else m
+
         finished: dict[str, list[Tensor]] = {}
         for maps in per_layer.values():
-            for name, raw in maps.items():
-                m = raw.clamp(min=0) if relu else raw
-                if resize:
-                    m = upsample(m, size)
-                if normalize:
-                    m = normalize_maps(m)
+            names = list(maps)
+            if len(names) > 1 and len({maps[n].shape[:1] + maps[n].shape[2:] for n in names}) == 1:
+                # One resize and one normalisation for every method's maps of the layer, then split into
+                # tensors with their own storage (a view would keep, and torch.save write, all methods' maps).
+                parts = finish(torch.cat([maps[n] for n in names], dim=1)).split([maps[n].shape[1] for n in names], 1)
+                done = [part.clone() for part in parts]
+            else:
+                done = [finish(maps[n]) for n in names]
+            for name, m in zip(names, done, strict=True):
                 finished.setdefault(name, []).append(m)
         fused: dict[str, Tensor] = {}
         for name, stack in finished.items():
