@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -15,7 +16,7 @@ import torch
 from .peers import LIBRARIES
 from .suite import FLOOR, BenchRow
 
-__all__ = ["load_results", "load_rows", "plot_results", "summary_rows", "summary_table", "write_results"]
+__all__ = ["cpu_name", "load_results", "load_rows", "plot_results", "summary_rows", "summary_table", "write_results"]
 
 _MODEL_NAMES = {"resnet50": "ResNet-50", "resnet18": "ResNet-18", "efficientnet-lite0": "EfficientNet-Lite0"}
 _CASE_NAMES = {
@@ -26,6 +27,18 @@ _CASE_NAMES = {
     "five gradient methods": "Five gradient methods at once",
     "gradcam top-5 classes": "Grad-CAM of the top-5 classes at once",
 }
+
+
+def cpu_name() -> str:
+    """The processor's model name and the cores this process may use, e.g. "AMD EPYC 7B13 (2 cores)"."""
+    name = platform.processor() or "cpu"
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{name} ({cores} cores)"
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -47,6 +60,10 @@ def _ratio_cell(row: BenchRow) -> str:
     return f"{row.ratio_to_forward:.2f} ({row.ratio_q1:.2f}-{row.ratio_q3:.2f})"
 
 
+def _short(model: str, batch: int) -> str:
+    return f"{_MODEL_NAMES.get(model, model)}\nbatch {batch}"
+
+
 def _label(model: str, batch: int, case: str) -> str:
     return f"{_CASE_NAMES.get(case, case)}, {_MODEL_NAMES.get(model, model)}, batch {batch}"
 
@@ -63,7 +80,7 @@ def summary_rows(rows: Sequence[BenchRow], memory: Sequence[dict[str, Any]]) -> 
         if r.library != FLOOR:
             groups.setdefault((r.model, r.batch, r.case), {})[r.library] = r
     for (model, batch, case), by_lib in groups.items():
-        best = min(r.ratio_to_forward for r in by_lib.values())
+        best = min(round(r.ratio_to_forward, 2) for r in by_lib.values())  # ties as printed are all bold
         cells = []
         for lib in LIBRARIES:
             found = by_lib.get(lib)
@@ -72,7 +89,7 @@ def summary_rows(rows: Sequence[BenchRow], memory: Sequence[dict[str, Any]]) -> 
                 continue
             r = found
             cell = f"{r.ratio_to_forward:.2f}x"
-            if len(by_lib) > 1 and r.ratio_to_forward == best:
+            if len(by_lib) > 1 and round(r.ratio_to_forward, 2) == best:
                 cell = f"**{cell}**"
             if lib == "netloupe" and case in ("five gradient methods", "gradcam top-5 classes"):
                 one = groups.get((model, batch, "gradcam"), {}).get("netloupe")
@@ -122,7 +139,7 @@ def write_results(
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "command": command,
@@ -172,67 +189,79 @@ def write_results(
     return md
 
 
+Series = dict[str, dict[Any, tuple[float, float, float]]]
+
+
+def _bars(ax: Any, keys: list[Any], series: Series, colors: dict[str, str]) -> None:
+    """Horizontal grouped bars: one group per key, one bar per series (value, low whisker, high whisker)."""
+    height = 0.8 / max(1, len(series))
+    for j, (name, values) in enumerate(series.items()):
+        pts = [(i, values[k]) for i, k in enumerate(keys) if k in values]
+        if not pts:
+            continue
+        ys = [i + (j - (len(series) - 1) / 2) * height for i, _ in pts]
+        xs = [v[0] for _, v in pts]
+        err = [[v[0] - v[1] for _, v in pts], [v[2] - v[0] for _, v in pts]]
+        ax.barh(ys, xs, height=height, color=colors.get(name, "#999999"), label=name, xerr=err, error_kw={"lw": 0.8})
+    ax.invert_yaxis()
+
+
+def _ratio_series(rows: Sequence[BenchRow]) -> Series:
+    series: Series = {lib: {} for lib in LIBRARIES}
+    for r in rows:
+        q1 = r.ratio_q1 if r.ratio_q1 is not None else r.ratio_to_forward
+        q3 = r.ratio_q3 if r.ratio_q3 is not None else r.ratio_to_forward
+        series[r.library][(r.model, r.batch, r.case)] = (r.ratio_to_forward, q1, q3)
+    return series
+
+
 def plot_results(rows: Sequence[BenchRow], memory: Sequence[dict[str, Any]], path: Path, title: str = "") -> Path:
-    """Grouped bars: time as a multiple of the no-grad forward (IQR whiskers) and peak extra memory."""
+    """The benchmark as a picture: gradient CAMs and Score-CAM as multiples of the no-grad forward pass
+    (median, IQR whiskers), and peak extra memory next to plain inference."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = dict(zip(LIBRARIES, ["#1b9e77", "#7570b3", "#d95f02", "#e7298a"], strict=False))
+    colors = dict(zip([*LIBRARIES, FLOOR], ["#1b9e77", "#7570b3", "#d95f02", "#e7298a", "#999999"], strict=True))
     timed = [r for r in rows if r.library != FLOOR]
-    groups = list(dict.fromkeys((r.model, r.batch, r.case) for r in timed))
-    panels = 2 if memory else 1
-    fig, axes = plt.subplots(
-        1, panels, figsize=(13 if memory else 9, 0.42 * len(groups) + 1.6), squeeze=False,
-        gridspec_kw={"width_ratios": [3, 1.3][:panels]},
-    )  # fmt: skip
-    ax = axes[0][0]
-    height = 0.8 / len(LIBRARIES)
-    for j, lib in enumerate(LIBRARIES):
-        ys, xs, lo, hi = [], [], [], []
-        for i, key in enumerate(groups):
-            match = [r for r in timed if (r.model, r.batch, r.case) == key and r.library == lib]
-            if not match:
-                continue
-            r = match[0]
-            ys.append(i + (j - (len(LIBRARIES) - 1) / 2) * height)
-            xs.append(r.ratio_to_forward)
-            lo.append(r.ratio_to_forward - (r.ratio_q1 if r.ratio_q1 is not None else r.ratio_to_forward))
-            hi.append((r.ratio_q3 if r.ratio_q3 is not None else r.ratio_to_forward) - r.ratio_to_forward)
-        if xs:
-            ax.barh(ys, xs, height=height, color=colors[lib], label=lib, xerr=[lo, hi], error_kw={"lw": 0.8})
-    ax.set_yticks(range(len(groups)), [_label(*g) for g in groups], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
+    gradient = [r for r in timed if r.case != "scorecam"]
+    scorecam = [r for r in timed if r.case == "scorecam"]
+    keys = list(dict.fromkeys((r.model, r.batch, r.case) for r in gradient))
+    side = [part for part, present in (("scorecam", scorecam), ("memory", memory)) if present]
+    fig = plt.figure(figsize=(14 if side else 9, 0.36 * len(keys) + 2.0))
+    grid = fig.add_gridspec(max(1, len(side)), 2 if side else 1, width_ratios=[3, 1.4] if side else [1])
+    ax = fig.add_subplot(grid[:, 0])
+    _bars(ax, keys, _ratio_series(gradient), colors)
+    ax.set_yticks(range(len(keys)), [_label(*k) for k in keys], fontsize=8)
     ax.axvline(1.0, color="black", lw=0.8, ls="--")
-    ax.set_xlabel("time per batch / no-grad forward pass (log scale; lower is better)")
+    ax.set_xlabel("time per batch / no-grad forward pass of the same round (lower is better)")
+    ax.set_title("gradient CAMs", fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
-    if memory:
-        mem_ax = axes[0][1]
-        keys = list(dict.fromkeys((m["model"], m["batch"]) for m in memory))
-        libs = [FLOOR, *LIBRARIES]
-        h = 0.8 / len(libs)
-        for j, lib in enumerate(libs):
-            vals = [
-                (i, m["peak_extra_mb"])
-                for i, key in enumerate(keys)
-                for m in memory
-                if (m["model"], m["batch"]) == key and m["library"] == lib
-            ]
-            if vals:
-                mem_ax.barh(
-                    [i + (j - (len(libs) - 1) / 2) * h for i, _ in vals], [v for _, v in vals], height=h,
-                    color=colors.get(lib, "#999999"), label="no-grad inference" if lib == FLOOR else lib,
-                )  # fmt: skip
-        mem_ax.set_yticks(range(len(keys)), [f"{_MODEL_NAMES.get(m, m)}\nbatch {b}" for m, b in keys], fontsize=8)
-        mem_ax.invert_yaxis()
-        mem_ax.set_xlabel("peak extra memory, Grad-CAM (MB)")
-        mem_ax.legend(fontsize=7, loc="lower right")
+    for row, part in enumerate(side):
+        pax = fig.add_subplot(grid[row, 1])
+        if part == "scorecam":
+            sc_keys = list(dict.fromkeys((r.model, r.batch, r.case) for r in scorecam))
+            _bars(pax, sc_keys, _ratio_series(scorecam), colors)
+            pax.set_yticks(range(len(sc_keys)), [_short(m, b) for m, b, _ in sc_keys], fontsize=8)
+            pax.set_xlabel("x no-grad forward pass", fontsize=8)
+            pax.set_title("Score-CAM (one image)", fontsize=9)
+        else:
+            mem_keys = list(dict.fromkeys((m["model"], m["batch"]) for m in memory))
+            mem: Series = {}
+            for m in memory:
+                name = "no-grad inference" if m["library"] == FLOOR else m["library"]
+                v = float(m["peak_extra_mb"])
+                mem.setdefault(name, {})[(m["model"], m["batch"])] = (v, v, v)
+            _bars(pax, mem_keys, mem, {**colors, "no-grad inference": colors[FLOOR]})
+            pax.set_yticks(range(len(mem_keys)), [_short(m, b) for m, b in mem_keys], fontsize=8)
+            pax.set_xlabel("peak extra memory of Grad-CAM (MB)", fontsize=8)
+            pax.set_title("memory", fontsize=9)
+            pax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
