@@ -119,6 +119,17 @@ def test_many_methods_at_once_equal_each_method_alone() -> None:
             torch.testing.assert_close(together[method], alone, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["scorecam", "ablationcam"])
+def test_perturbation_batch_size_changes_no_value(method: str) -> None:
+    """However the extra passes are batched (the device's default, one at a time, odd chunks, all at once)."""
+    model, x = small_cnn(2), torch.randn(2, 3, 10, 10)
+    reference = netloupe.explain(model, x, method, TopK(2), batch_size=1).maps[method]
+    for batch_size in (None, 5, 256):
+        maps = netloupe.explain(model, x, method, TopK(2), batch_size=batch_size).maps[method]
+        torch.testing.assert_close(maps, reference, rtol=1e-5, atol=1e-6)
+    assert netloupe.cam.engine.perturbation_batch_size(torch.device("cpu")) >= 2
+
+
 def test_no_graph_before_the_target_layer() -> None:
     # Parameters before the layer must receive no gradient path: autograd never records them.
     model = small_cnn(2)

@@ -40,7 +40,7 @@ def make_runner(library: str, model: nn.Module, layer: str, method: str | list[s
         from ..cam.engine import Explainer
         from ..targets import TopK
 
-        explainer = Explainer(model, layer, batch_size=128)
+        explainer = Explainer(model, layer)  # the default: perturbation batches sized for the device
 
         def run_ours(x: Tensor, classes: list[int]) -> Tensor:
             targets = TopK(top_k) if top_k > 1 else classes

@@ -27,7 +27,7 @@ from .base import CAMContext, CAMMethod
 from .perturbation import upsample
 from .registry import get_method
 
-__all__ = ["Explainer", "Explanation", "TopK", "explain", "maps_at_size", "normalize_maps"]
+__all__ = ["Explainer", "Explanation", "TopK", "explain", "maps_at_size", "normalize_maps", "perturbation_batch_size"]
 
 MethodsSpec = str | CAMMethod | Sequence[str | CAMMethod]
 
@@ -78,6 +78,18 @@ def normalize_maps(maps: Tensor) -> Tensor:
     return ((flat - lo) * scale).reshape(maps.shape)
 
 
+def perturbation_batch_size(device: torch.device) -> int:
+    """Inputs per extra pass of a perturbation method when the caller sets none.
+
+    On a GPU, 64 fills the device. On the CPU, small batches are faster: a batch's activations stay in
+    the caches (Score-CAM of EfficientNet-Lite0 on a 2-core VM: 5.6-6.4 s at 4 inputs per pass, 14 s at
+    128, equal maps), and oneDNN gets its parallelism from the threads, so two inputs per thread.
+    """
+    if device.type == "cpu":
+        return max(2, 2 * torch.get_num_threads())
+    return 64
+
+
 def maps_at_size(maps: Tensor, size: tuple[int, ...]) -> Tensor:
     """Resize ``(N, K, *S)`` maps straight to ``size`` and min-max normalise them there.
 
@@ -95,7 +107,8 @@ class Explainer:
         layer: target layer name / module, a list of them (maps fused), or None (automatic).
         class_names: names of the output classes (enables class-name targets and labels).
         reshape: transform of the layer's output to ``(N, C, *spatial)`` (e.g. ``token_grid_reshape``).
-        batch_size: extra inputs per pass for perturbation methods (Score-CAM, Ablation-CAM).
+        batch_size: extra inputs per pass for perturbation methods (Score-CAM, Ablation-CAM); None picks
+            one for the device (see :func:`perturbation_batch_size`).
         eval_mode: run in eval mode (BatchNorm statistics, no dropout); each module's flag is restored.
     """
 
@@ -106,12 +119,12 @@ class Explainer:
         *,
         class_names: Sequence[str] | None = None,
         reshape: ReshapeFn | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         eval_mode: bool = True,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
         self.model = model
         self.layer = layer
@@ -244,7 +257,7 @@ class Explainer:
             forward=forward,
             forward_replaced=forward_replaced,
             recapture=recapture,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size or perturbation_batch_size(x.device),
         )
 
     @staticmethod
@@ -292,7 +305,7 @@ def explain(
     *,
     class_names: Sequence[str] | None = None,
     reshape: ReshapeFn | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     **options: Any,
 ) -> Explanation:
     """Functional form of :class:`Explainer` (see :meth:`Explainer.explain` for ``options``)."""

@@ -29,7 +29,7 @@ class ScoreCAM(WeightedCAM):
 
     ``H_c = norm(up(A_c))`` (min-max to [0, 1]), ``s_c = y_k(X * H_c)`` and ``w = softmax_c(s)``.
     The baseline score of the paper's "increase of confidence" is a constant per target and cancels in
-    the softmax. All (sample, channel) masks run as large no-grad batches; channels whose map is
+    the softmax. All (sample, channel) masks run as no-grad batches sized for the device; channels whose map is
     constant give an all-zero mask, so they share ONE pass on a blank input instead of one pass each.
 
     Args:
@@ -98,7 +98,7 @@ class ScoreCAM(WeightedCAM):
 class AblationCAM(WeightedCAM):
     """Ablation-CAM (Desai & Ramaswamy 2020): ``w_c = (y - y_c) / y``, ``y_c`` the score with channel c zeroed.
 
-    Every (sample, channel) ablation runs in large no-grad batches with the layer's output replaced.
+    Every (sample, channel) ablation runs in no-grad batches (sized for the device) with the layer's output replaced.
     Channels that are already all zero cannot change the output and get weight 0 without a pass.
     """
 
