@@ -81,24 +81,35 @@ def plot(json_paths: list[Path], out_png: Path) -> None:
     import matplotlib.pyplot as plt
 
     results = [json.loads(p.read_text()) for p in json_paths]
-    names = list(results[0]["images_per_second"])
-    fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    width = 0.8 / len(names)
-    for i, name in enumerate(names):
-        rates = [r["images_per_second"][name] for r in results]
-        bars = ax.bar([g + i * width for g in range(len(results))], rates, width, label=name)
-        for bar, r in zip(bars, results, strict=True):
-            ratio = r["speedup_vs_pytorch_grad_cam"][name]
+    # Files written by older versions name the configurations differently; they come in the same order:
+    # the baseline, the configuration that is the default on 2 cores, the parallel one.
+    labels = [
+        "pytorch-grad-cam loop",
+        "netloupe run, default (on 2 cores: --workers 0 --writers 1)",
+        "netloupe run --workers 2 --writers 4",
+    ]
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        xs, rates, ratios = [], [], []
+        for g, r in enumerate(results):
+            names = list(r["images_per_second"])
+            if i < len(names):
+                xs.append(g + i * width)
+                rates.append(r["images_per_second"][names[i]])
+                ratios.append(r["speedup_vs_pytorch_grad_cam"][names[i]])
+        bars = ax.bar(xs, rates, width, label=label)
+        for bar, ratio in zip(bars, ratios, strict=True):
             ax.annotate(
                 f"{ratio:.2f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom"
             )
-    ax.set_xticks([g + width * (len(names) - 1) / 2 for g in range(len(results))])
-    ax.set_xticklabels([f"{r['images']} images, {r['rounds']} round(s)" for r in results])
+    ax.set_xticks([g + width * (len(labels) - 1) / 2 for g in range(len(results))])
+    ax.set_xticklabels([f"{r['images']} images, {r['rounds']} round(s), {r['date'][:10]}" for r in results])
     ax.set_ylabel("images / s (higher is better)")
-    ax.set_title("Grad-CAM top-1 + overlay PNG + array per image, 2 shared CPU cores", fontsize=10)
+    ax.set_title("Grad-CAM top-1 + overlay PNG + array per image, 2 CPU cores", fontsize=10)
     top = max(max(r["images_per_second"].values()) for r in results)
     ax.set_ylim(0, top * 1.3)
-    ax.legend(fontsize=8, loc="upper center", ncol=3, frameon=False)
+    ax.legend(fontsize=7, loc="upper center", ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(out_png, dpi=100)
     plt.close(fig)
