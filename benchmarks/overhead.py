@@ -12,8 +12,14 @@ superset of the previous one, so the differences between consecutive medians are
 
     PYTHONPATH=src python benchmarks/overhead.py --out results/benchmarks/overhead_cpu.json
 
-Prints a Markdown table and writes the medians, ratios and per-stage increments as JSON. Nothing is
-asserted (speed is measured here, never in tests).
+On a shared VM the increments of a few milliseconds drown in the per-round spread, so a second table
+times each fixed cost of a call on its own (``timeit``, the minimum of 5 repeats of 200 calls, the
+usual estimator for microbenchmarks: noise only ever adds time): the eval-mode bookkeeping, the layer
+lookup, the head's forward without and with autograd plus the backward to the layer, the Grad-CAM
+weights and weighted sum, and the resize + normalisation of the map.
+
+Prints Markdown tables and writes the medians, ratios, per-stage increments and fixed costs as JSON.
+Nothing is asserted (speed is measured here, never in tests).
 """
 
 from __future__ import annotations
@@ -22,16 +28,28 @@ import argparse
 import json
 import platform
 import statistics
+import timeit
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from netloupe._state import eval_mode
 from netloupe.bench import Contender, build_model, paired_ratio, time_interleaved
 from netloupe.cam import Explainer
 from netloupe.cam._capture import run_capture
-from netloupe.targets import TargetSet, resolve_targets
+from netloupe.cam.engine import maps_at_size
+from netloupe.layers import resolve_layers
+from netloupe.targets import TargetSet, probabilities, resolve_targets
+
+#: what follows the target layer in each benchmark model (the part the gradient pass runs with autograd)
+HEADS: dict[str, Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]] = {
+    "resnet50": lambda m, a: m.fc(torch.flatten(m.avgpool(a), 1)),  # type: ignore[operator]
+    "resnet18": lambda m, a: m.fc(torch.flatten(m.avgpool(a), 1)),  # type: ignore[operator]
+    "efficientnet-lite0": lambda m, a: m.forward_head(a),  # type: ignore[operator]
+}
 
 STAGES = [
     "forward (no grad)",
@@ -87,6 +105,53 @@ def measure(model_name: str, batch: int, rounds: int, device: torch.device) -> d
     return {"model": model_name, "batch": batch, "layer": layer, "rounds": rounds, "stages": stages}
 
 
+def fixed_costs(model_name: str, batch: int, device: torch.device) -> dict[str, float]:
+    """Microseconds per call of each fixed cost of a Grad-CAM call (see the module docstring)."""
+    model, layer = build_model(model_name, device)
+    x = torch.randn(batch, 3, 224, 224, device=device)
+    capture, _ = run_capture(
+        model, x, [(layer, model.get_submodule(layer))], lambda o: resolve_targets(None, o, None), True
+    )
+    acts, grads = capture.layers[0].activations, capture.layers[0].gradients
+    assert grads is not None
+    head = HEADS[model_name]
+    cls = capture.outputs.argmax(1)
+
+    def eval_bookkeeping() -> None:
+        with eval_mode(model):
+            pass
+
+    def head_no_grad() -> None:
+        with torch.no_grad():
+            head(model, acts)
+
+    def head_with_backward() -> None:
+        leaf = acts.detach().requires_grad_(True)
+        with torch.enable_grad():
+            scores = head(model, leaf.clone()).gather(1, cls[:, None])
+        torch.autograd.grad(scores.sum(), [leaf])
+
+    def gradcam_map() -> None:
+        weights = grads.mean(dim=(3, 4))
+        torch.einsum("nkc,nc...->nk...", weights, acts)
+
+    raw = torch.einsum("nkc,nc...->nk...", grads.mean(dim=(3, 4)), acts).clamp(min=0)
+    calls: dict[str, Callable[[], Any]] = {
+        "eval-mode bookkeeping (enter + exit)": eval_bookkeeping,
+        "layer lookup": lambda: resolve_layers(model, layer, x),
+        "head, no grad": head_no_grad,
+        "head with autograd + backward to the layer": head_with_backward,
+        "Grad-CAM weights + weighted sum": gradcam_map,
+        "resize to 224x224 + normalise": lambda: maps_at_size(raw, (224, 224)),
+        "softmax of the outputs": lambda: probabilities(capture.outputs),
+    }
+    costs = {}
+    for name, fn in calls.items():
+        fn()
+        costs[name] = round(min(timeit.repeat(fn, number=200, repeat=5)) / 200 * 1e6, 1)
+    return costs
+
+
 def markdown(results: list[dict[str, Any]]) -> str:
     lines = [
         "| model | batch | stage | median ms | adds ms | x no-grad forward (IQR) |",
@@ -100,6 +165,12 @@ def markdown(results: list[dict[str, Any]]) -> str:
                 f"| {res['model']} | {res['batch']} | {s['stage']} | {s['median_ms']:.2f} | {adds} | "
                 f"{s['ratio_to_forward']:.3f} ({lo:.3f}-{hi:.3f}) |"
             )
+    for res in results:
+        if "fixed_costs_us" not in res:
+            continue
+        lines += ["", f"Fixed costs per call, {res['model']}, batch {res['batch']} (microseconds, min of 5x200):", ""]
+        lines += ["| cost | us |", "|---|---|"]
+        lines += [f"| {name} | {us:.1f} |" for name, us in res["fixed_costs_us"].items()]
     return "\n".join(lines)
 
 
@@ -112,11 +183,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     device = torch.device(args.device)
-    results = [
-        measure(m, int(b), args.rounds, device)
-        for m in args.models.split(",")
-        for b in args.batches.split(",")
-    ]
+    results = []
+    for m in args.models.split(","):
+        for b in args.batches.split(","):
+            res = measure(m, int(b), args.rounds, device)
+            if m in HEADS:
+                res["fixed_costs_us"] = fixed_costs(m, int(b), device)
+            results.append(res)
     table = markdown(results)
     print(table)
     if args.out is not None:
