@@ -38,6 +38,7 @@ import torch
 
 from netloupe._state import eval_mode
 from netloupe.bench import Contender, build_model, paired_ratio, time_interleaved
+from netloupe.bench.timing import sync
 from netloupe.cam import Explainer
 from netloupe.cam._capture import run_capture
 from netloupe.cam.engine import maps_at_size
@@ -147,8 +148,13 @@ def fixed_costs(model_name: str, batch: int, device: torch.device) -> dict[str, 
     }
     costs = {}
     for name, fn in calls.items():
-        fn()
-        costs[name] = round(min(timeit.repeat(fn, number=200, repeat=5)) / 200 * 1e6, 1)
+
+        def synced(fn: Callable[[], Any] = fn) -> None:  # on CUDA, time the work, not its launch
+            fn()
+            sync(device)
+
+        synced()
+        costs[name] = round(min(timeit.repeat(synced, number=200, repeat=5)) / 200 * 1e6, 1)
     return costs
 
 
