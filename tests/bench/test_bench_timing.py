@@ -11,7 +11,7 @@ CPU = torch.device("cpu")
 
 
 class ScriptedClock:
-    """A clock that advances by a per-contender cost on every call of that contender."""
+    """A clock that stands still unless the test's fake work moves it forward."""
 
     def __init__(self) -> None:
         self.now = 0.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -13,6 +12,7 @@ from typing import Any
 
 import torch
 
+from ..runner.resources import usable_cpus
 from .peers import LIBRARIES
 from .suite import FLOOR, BenchRow
 
@@ -37,8 +37,7 @@ def cpu_name() -> str:
             name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
     except OSError:
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{name} ({cores} cores)"
+    return f"{name} ({usable_cpus()} cores)"
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -83,19 +82,18 @@ def summary_rows(rows: Sequence[BenchRow], memory: Sequence[dict[str, Any]]) -> 
         best = min(round(r.ratio_to_forward, 2) for r in by_lib.values())  # ties as printed are all bold
         cells = []
         for lib in LIBRARIES:
-            found = by_lib.get(lib)
-            if found is None:
+            row = by_lib.get(lib)
+            if row is None:
                 cells.append("–")
                 continue
-            r = found
-            cell = f"{r.ratio_to_forward:.2f}x"
-            if len(by_lib) > 1 and round(r.ratio_to_forward, 2) == best:
+            cell = f"{row.ratio_to_forward:.2f}x"
+            if len(by_lib) > 1 and round(row.ratio_to_forward, 2) == best:
                 cell = f"**{cell}**"
             if lib == "netloupe" and case in ("five gradient methods", "gradcam top-5 classes"):
                 one = groups.get((model, batch, "gradcam"), {}).get("netloupe")
                 if one is not None:
                     cell += f" (one {'method' if case.startswith('five') else 'class'}: {one.ratio_to_forward:.2f}x)"
-            corr = r.extra.get("corr_with_netloupe")
+            corr = row.extra.get("corr_with_netloupe")
             if corr is not None:
                 cell += f", r={corr:.3f}"
             cells.append(cell)
@@ -133,11 +131,10 @@ def write_results(
     out_dir: Path,
     device: torch.device,
     command: str,
-    meta_extra: dict[str, Any] | None = None,
 ) -> Path:
     """Raw JSON, a Markdown table and a chart (``<device>.json/.md/.png``); returns the Markdown path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    meta = {
+    meta: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
         "torch": torch.__version__,
@@ -145,7 +142,6 @@ def write_results(
         "command": command,
         "platform": platform.platform(),
         "timing": "interleaved rounds in shuffled order; ratio = median of per-round ratios to the no-grad forward",
-        **(meta_extra or {}),
     }
     tag = device.type
     (out_dir / f"{tag}.json").write_text(

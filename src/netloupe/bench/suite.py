@@ -157,10 +157,6 @@ def _floors(model: nn.Module, x: torch.Tensor) -> list[Contender]:
     ]
 
 
-def _bind(run: Callable[[torch.Tensor, list[int]], Any], x: torch.Tensor, classes: list[int]) -> Callable[[], Any]:
-    return partial(run, x, classes)
-
-
 def run_suite(
     models: list[str],
     batches: list[int],
@@ -189,7 +185,7 @@ def run_suite(
                 for library in LIBRARIES:
                     run = make_runner(library, model, layer, method, top_k)
                     if run is not None:
-                        contenders.append(Contender(case, library, _bind(run, x, classes)))
+                        contenders.append(Contender(case, library, partial(run, x, classes)))
             log(f"{model_name} b{batch}: {len(contenders)} contenders x {repeats} interleaved rounds")
             rows.extend(_timed_rows(model_name, batch, contenders, device, repeats, 1, log))
         if model_name in (scorecam_models or []):
@@ -209,7 +205,7 @@ def _scorecam_rows(
     for library in LIBRARIES:
         run = make_runner(library, model, layer, "scorecam")
         if run is not None:
-            contenders.append(Contender("scorecam", library, _bind(run, x, cls)))
+            contenders.append(Contender("scorecam", library, partial(run, x, cls)))
     log(f"{model_name} b1 scorecam: {len(contenders)} contenders x {repeats} interleaved rounds")
     rows = _timed_rows(model_name, 1, contenders, device, repeats, 0, log)
     return [r for r in rows if r.case == "scorecam"]

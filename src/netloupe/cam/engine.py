@@ -71,7 +71,7 @@ class Explanation:
 def normalize_maps(maps: Tensor) -> Tensor:
     """Min-max normalise each ``(n, k)`` map to [0, 1]; constant maps become 0."""
     flat = maps.flatten(2)
-    lo = flat.amin(-1, keepdim=True)  # amin and amax apart: torch.aminmax is ~4x slower on the CPU
+    lo = flat.amin(-1, keepdim=True)  # amin and amax apart: torch.aminmax is 4-20x slower on the CPU
     span = flat.amax(-1, keepdim=True) - lo
     # 1/span where the map varies, 0 where it is constant (flat - lo is 0 there too): no division per pixel.
     scale = torch.where(span > 0, span.reciprocal(), torch.zeros_like(span))

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PIL import Image
-
 from ..bench.peers import LIBRARIES
 from ..bench.report import summary_rows
 from ..bench.suite import BenchRow
-from ..viz.report import ReportSection, figure_html, image_to_data_uri, table_html
+from ..viz.report import ReportSection, figure_html, png_file_to_data_uri, table_html
 from .runner import DemoContext
 
 __all__ = ["build", "results_dir"]
@@ -35,8 +33,7 @@ def build(ctx: DemoContext) -> ReportSection | None:
         parts.append(f"<p class='note mono'>{meta['command']}</p>")
         chart = path.with_suffix(".png")
         if chart.is_file():
-            with Image.open(chart) as im:
-                parts.append(figure_html(image_to_data_uri(im.convert("RGB")), f"{tag.upper()} benchmark"))
+            parts.append(figure_html(png_file_to_data_uri(chart), f"{tag.upper()} benchmark"))
         parts.append(table_html(["case (x no-grad forward; r: map correlation with netloupe)", *LIBRARIES], table))
     if not parts:
         return None

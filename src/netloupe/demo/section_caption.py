@@ -8,10 +8,9 @@ are committed and shown as they are.
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
-from ..viz.report import ReportSection, table_html
+from ..viz.report import ReportSection, png_file_to_data_uri, table_html
 from .runner import DemoContext
 
 __all__ = ["build"]
@@ -38,7 +37,7 @@ def _markdown_table(path: Path) -> str:
 
 
 def _png(path: Path, caption: str) -> str:
-    uri = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    uri = png_file_to_data_uri(path)
     return f"<figure><img src='{uri}' style='max-width:560px'><figcaption>{caption}</figcaption></figure>"
 
 

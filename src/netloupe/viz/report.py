@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ["Report", "ReportSection", "figure_to_data_uri", "image_to_data_uri"]
+__all__ = ["Report", "ReportSection", "figure_to_data_uri", "image_to_data_uri", "png_file_to_data_uri"]
 
 
 def image_to_data_uri(image: Image.Image | np.ndarray, fmt: str = "PNG") -> str:
@@ -22,6 +22,11 @@ def image_to_data_uri(image: Image.Image | np.ndarray, fmt: str = "PNG") -> str:
     pil.save(buf, format=fmt)
     mime = "image/png" if fmt.upper() == "PNG" else f"image/{fmt.lower()}"
     return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def png_file_to_data_uri(path: Path) -> str:
+    """A PNG file on disk as a ``data:`` URI, its bytes as they are (no decode and re-encode)."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def figure_to_data_uri(fig: object, dpi: int = 80) -> str:

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI
 
+from ..runner.resources import usable_cpus
+
 __all__ = ["run_load_test", "serve_in_thread", "write_report"]
 
 
@@ -114,7 +116,7 @@ def run_load_test(
     by_kind = {k: _percentiles([ms for kk, _, ms in outcomes if kk == k]) for k in ("explain", "heatmap", "info")}
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {_cpus()} CPU cores (shared), Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {usable_cpus()} CPU cores (shared), Python {platform.python_version()}",
         "model": model,
         "methods": methods,
         "inputs": "one uploaded image" if upload is not None else "the four bundled sample photos (451x300 to 600x400)",
@@ -127,12 +129,6 @@ def run_load_test(
         "all": _percentiles([ms for _, _, ms in outcomes]),
         "by_kind": by_kind,
     }
-
-
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
