@@ -37,7 +37,7 @@ def test_explain_writes_overlays_arrays_figures_and_manifest(photo: Path, tmp_pa
     assert code == 0, err
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["methods"] == ["gradcam", "cam"] and manifest["layers"] == ["bn2"]
-    image = manifest["images"][0]
+    image = manifest["items"][0]
     assert image["predictions"][0]["label"] == "Egyptian cat"
     assert 0.5 < image["predictions"][0]["probability"] <= 1
     assert len(image["maps"]) == 4
@@ -54,7 +54,7 @@ def test_target_by_name(photo: Path, tmp_path: Path, capsys) -> None:  # type: i
     code, err = run(["explain", str(photo), "--target", "tabby", "--out", str(tmp_path), "--device", "cpu"], capsys)
     assert code == 0, err
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert [p["label"] for p in manifest["images"][0]["predictions"]] == ["tabby"]
+    assert [p["label"] for p in manifest["items"][0]["predictions"]] == ["tabby"]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ METHODS = ["gradcam", "gradcam++", "layercam"]
 def _maps(out: Path) -> dict[str, dict[str, np.ndarray]]:
     manifest = json.loads((out / "manifest.json").read_text())
     result = {}
-    for im in manifest["images"]:
+    for im in manifest["items"]:
         with np.load(out / im["id"] / "maps.npz") as z:
             result[im["id"]] = {k: z[k] for k in z.files}
     return result

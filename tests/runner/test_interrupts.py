@@ -38,8 +38,8 @@ def _wait_for_journal(proc: subprocess.Popen[bytes], journal: Path, lines: int, 
 
 
 def _assert_same_maps(a: Path, b: Path) -> None:
-    ids = sorted(im["id"] for im in _manifest(a)["images"])
-    assert ids == sorted(im["id"] for im in _manifest(b)["images"]) and len(ids) == N_IMAGES
+    ids = sorted(im["id"] for im in _manifest(a)["items"])
+    assert ids == sorted(im["id"] for im in _manifest(b)["items"]) and len(ids) == N_IMAGES
     for i in ids:
         with np.load(a / i / "maps.npz") as za, np.load(b / i / "maps.npz") as zb:
             for key in za.files:
@@ -85,7 +85,7 @@ def test_signal_stops_cleanly_with_a_manifest(clean_run: tuple[Path, Path], tmp_
     manifest = _manifest(out)
     assert not manifest["complete"] and 2 <= manifest["counts"]["done"] < N_IMAGES
     journal_ids = {json.loads(x)["id"] for x in (out / "journal.jsonl").read_text().splitlines()}
-    assert {im["id"] for im in manifest["images"]} == journal_ids
+    assert {im["id"] for im in manifest["items"]} == journal_ids
     _assert_consistent(out)
     summary = _run(data, out, batch_size=2)
     assert summary.skipped == manifest["counts"]["done"] and _manifest(out)["complete"]

@@ -45,11 +45,11 @@ def test_ray_engine_equals_local_engine(local_ray: None, tmp_path: Path) -> None
     a, b = _manifest(tmp_path / "local"), _manifest(tmp_path / "ray")
     assert a["counts"] == b["counts"] and b["complete"] and b["layers"] == a["layers"]
     strip = ("created", "dataset")
-    assert {k: v for k, v in a.items() if k not in strip and k != "images"} == {
-        k: v for k, v in b.items() if k not in strip and k != "images"
+    assert {k: v for k, v in a.items() if k not in strip and k != "items"} == {
+        k: v for k, v in b.items() if k not in strip and k != "items"
     }
-    images_a = {im["id"]: im for im in a["images"]}
-    for im in b["images"]:
+    images_a = {im["id"]: im for im in a["items"]}
+    for im in b["items"]:
         ref = images_a[im["id"]]
         assert [m["overlay"] for m in im["maps"]] == [m["overlay"] for m in ref["maps"]]
         assert [p["class_index"] for p in im["predictions"]] == [p["class_index"] for p in ref["predictions"]]

@@ -30,7 +30,7 @@ def test_imagenet_csv_run_matches_explain_images(shared_data: Path, tmp_path: Pa
     )
     assert (summary.done, summary.failed) == (16, [])
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    images = manifest["images"]
+    images = manifest["items"]
     hits = sum(int(im["label"]) == im["predictions"][0]["class_index"] for im in images)
     assert hits >= 10  # EfficientNet-Lite0 is ~75% top-1 on ImageNet val: 16 images, at least 10 right
     ref = explain_images([im["source"] for im in images], netloupe.load_model(), ["gradcam", "layercam"], top_k=1)

@@ -80,7 +80,7 @@ def test_manifest_follows_the_documented_format(client, cat) -> None:  # type: i
     assert "attachment" in r.headers["content-disposition"]
     manifest = r.json()
     assert manifest["manifest_version"] == 1 and manifest["model"] == "tiny" and manifest["methods"] == ["gradcam"]
-    image = manifest["images"][0]
+    image = manifest["items"][0]
     assert image["source"] == "passwd.png"  # the client's name is a label only, never a path
     assert (image["width"], image["height"]) == (120, 80)
     assert image["predictions"] == body["predictions"]
@@ -298,4 +298,4 @@ def test_manifest_download_is_json(client, cat, rank) -> None:  # type: ignore[n
     body = _explain(client, cat).json()
     entry = body["maps"]["gradcam"][rank - 1]
     manifest = json.loads(client.get(body["manifest_url"]).content)
-    assert manifest["images"][0]["maps"][rank - 1]["label"] == entry["label"]
+    assert manifest["items"][0]["maps"][rank - 1]["label"] == entry["label"]

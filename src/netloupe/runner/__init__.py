@@ -1,4 +1,4 @@
-"""Dataset-scale jobs: a batched, resumable pipeline on one machine, and a Ray Data backend for many.
+"""Dataset-scale jobs: resumable runs of the explain job, on the local backend or on Ray Data.
 
 >>> from netloupe.runner import run_dataset  # doctest: +SKIP
 >>> summary = run_dataset("photos/", netloupe.load_model(), ["gradcam"], out="run-out")  # doctest: +SKIP
@@ -6,16 +6,8 @@
 
 from __future__ import annotations
 
+from ..pipeline.run import StopFlag
 from .items import DatasetItem, discover_items
-from .job import RunSummary, StopFlag, run_dataset
-from .process import BatchProcessor, overlay_batch
+from .job import Backend, RunSummary, run_dataset
 
-__all__ = [
-    "BatchProcessor",
-    "DatasetItem",
-    "RunSummary",
-    "StopFlag",
-    "discover_items",
-    "overlay_batch",
-    "run_dataset",
-]
+__all__ = ["Backend", "DatasetItem", "RunSummary", "StopFlag", "discover_items", "run_dataset"]

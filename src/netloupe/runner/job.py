@@ -15,23 +15,24 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import torch
 
 from .._typing import PathLikeStr
-from ..cam._capture import check_hookable
-from ..cam.registry import get_method
 from ..errors import InputError
-from ..layers import resolve_layer
 from ..models.zoo import LoadedModel
+from ..pipeline.manifest import Record, build_manifest, write_manifest
+from ..pipeline.request import ExplainRequest, build_request
+from ..pipeline.run import JobStats, StopFlag
+from ..pipeline.sinks import FolderSink, NiftiSink, Sink, files_present
+from ..pipeline.sinks.folder import OverlayPolicy
+from ..pipeline.sources import MedicalOptions, Reader
 from .items import DatasetItem, discover_items
-from .journal import JOURNAL_NAME, JobConfig, Journal, check_config
-from .manifest import files_present, write_manifest
-from .process import compiled_layer
+from .journal import JOURNAL_NAME, JobConfig, Journal, JournalSink, check_config
 from .resources import resolve_parallelism
 
-__all__ = ["RunSummary", "StopFlag", "run_dataset"]
+__all__ = ["Backend", "RunSummary", "StopFlag", "run_dataset"]
 
 Engine = Literal["local", "ray"]
 
@@ -56,20 +57,6 @@ class RunSummary:
         return self.done / self.seconds if self.seconds > 0 else 0.0
 
 
-class StopFlag:
-    """Set by SIGINT/SIGTERM (or by a caller) to stop a run after the batch in flight."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.signals = 0
-
-    def set(self) -> None:
-        self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-
 @contextmanager
 def _graceful_signals(stop: StopFlag) -> Iterator[None]:
     """First SIGINT/SIGTERM sets ``stop``; a second SIGINT raises KeyboardInterrupt at once."""
@@ -91,17 +78,56 @@ def _graceful_signals(stop: StopFlag) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _validate(loaded: LoadedModel, methods: Sequence[str], top_k: int, layer: str | None, batch_size: int) -> None:
-    for m in methods:
-        get_method(m)
-    if top_k < 1:
-        raise InputError(f"top_k: must be >= 1, got {top_k}")
-    if batch_size < 1:
-        raise InputError(f"batch_size: must be >= 1, got {batch_size}")
-    check_hookable(loaded.model)  # TorchScript: a clear error before any work
-    target = compiled_layer(loaded.model, layer if layer is not None else loaded.target_layer)
-    if isinstance(target, str):
-        resolve_layer(loaded.model, target)
+class Backend(Protocol):
+    """How a run's items are computed: the local DataLoader pipeline or Ray Data actors.
+
+    A backend explains ``todo`` as ``request`` says, hands every batch to ``sinks`` in order (the
+    journal last) and returns the statistics; it stops after the batch in flight when ``stop`` is set.
+    """
+
+    def __call__(
+        self,
+        request: ExplainRequest,
+        todo: Sequence[DatasetItem],
+        reader: Reader,
+        sinks: Sequence[Sink],
+        workers: int | None,
+        writers: int,
+        on_progress: Callable[[int], None] | None,
+        stop: StopFlag,
+    ) -> JobStats: ...
+
+
+def _local(
+    request: ExplainRequest,
+    todo: Sequence[DatasetItem],
+    reader: Reader,
+    sinks: Sequence[Sink],
+    workers: int | None,
+    writers: int,
+    on_progress: Callable[[int], None] | None,
+    stop: StopFlag,
+) -> JobStats:
+    from ..pipeline.core import ExplainCore
+    from .local import run_local
+    from .resources import default_decode_workers
+
+    core = ExplainCore(request)
+    return run_local(core, todo, reader, sinks, default_decode_workers() if workers is None else workers, on_progress, stop)
+
+
+def _backend(name: Engine) -> Backend:
+    if name == "ray":
+        from .ray_engine import run_ray
+
+        return run_ray
+    return _local
+
+
+def _store_sink(store: PathLikeStr, request: ExplainRequest, items: Sequence[DatasetItem], dtype: str) -> Sink:
+    from ..pipeline.sinks.store import StoreSink
+
+    return StoreSink(store, request, [it.id for it in items], dtype=dtype)
 
 
 def run_dataset(
@@ -120,31 +146,37 @@ def run_dataset(
     limit: int | None = None,
     root: PathLikeStr | None = None,
     compile: bool = False,
+    store: PathLikeStr | None = None,
+    store_dtype: str = "float16",
+    overlays: OverlayPolicy | None = None,
+    medical: MedicalOptions = MedicalOptions(),
     on_start: Callable[[int, int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     stop: StopFlag | None = None,
 ) -> RunSummary:
-    """Explain every image of ``dataset`` and write overlays, arrays, a journal and a manifest to ``out``.
+    """Explain every input of ``dataset``; a journal and a manifest go to ``out``, the maps to files or a store.
 
     Args:
-        dataset: image folder (recursive) or CSV listing (see :func:`discover_items`).
+        dataset: input folder (recursive: photos, DICOM, NIfTI) or CSV listing (see :func:`discover_items`).
         loaded: the model (:func:`netloupe.load_model`).
         methods: registry names; all share one pass per batch.
-        out: output folder; re-running into it resumes the same job.
-        top_k: explain the k most probable classes of each image.
+        out: run folder (journal, run config, manifest; per-item files); re-running into it resumes.
+        top_k: explain the k most probable classes of each input.
         layer: target layer (default: the model's recommended layer, else automatic).
-        batch_size: images per pass.
-        workers: DataLoader processes decoding images (local engine; 0: decode in the main process);
-            actors (Ray engine; 0: one per GPU, else 2). ``None`` (default): auto from the usable
-            cores, see :mod:`netloupe.runner.resources` (Ray: one actor per GPU, else from the
-            cluster's CPUs).
-        writers: threads writing PNG/NPZ files (per actor on Ray), >= 1. ``None`` (default): auto,
-            1 on up to 2 usable cores, else ``min(4, cores)``.
-        device: where the passes run (local engine; Ray actors use a GPU when they are given one).
+        batch_size: inputs per pass.
+        workers: decoding processes (local; 0: decode in the main process); actors (Ray; 0: one
+            per GPU, else 2). ``None``: auto from the usable cores (:mod:`netloupe.runner.resources`).
+        writers: threads writing per-item files (per actor on Ray), >= 1; ``None``: auto.
+        device: where the passes run (local backend; Ray actors use a GPU when given one).
         engine: ``"local"`` or ``"ray"``.
-        limit: only the first ``limit`` items of the dataset.
+        limit: only the first ``limit`` items.
         root: folder that relative CSV paths are relative to.
-        compile: run the model through ``torch.compile`` (see docs/runner.md for what works).
+        compile: run the model through ``torch.compile``.
+        store: write the maps into one chunked Zarr store at this path (items x classes x H x W per
+            method, at the model's input grid) instead of one ``maps.npz`` per item.
+        store_dtype: ``"float16"`` (default) or ``"float32"`` maps in the store.
+        overlays: ``"all"`` (default without a store) or ``"none"`` (default with a store) overlay PNGs.
+        medical: how DICOM/NIfTI inputs are windowed and sliced.
         on_start: called once with (items to do now, items already finished).
         on_progress: called with the number of items finished or failed after each batch.
         stop: a flag that stops the run after the batch in flight (signals set it too).
@@ -154,62 +186,75 @@ def run_dataset(
     """
     if engine not in ("local", "ray"):
         raise InputError(f"engine: expected 'local' or 'ray', got {engine!r}")
-    methods = [get_method(m).name for m in methods]
-    _validate(loaded, methods, top_k, layer, batch_size)
+    if top_k < 1:
+        raise InputError(f"top_k: must be >= 1, got {top_k}")
+    if store_dtype not in ("float16", "float32"):
+        raise InputError(f"store_dtype: expected float16 or float32, got {store_dtype!r}")
+    policy: OverlayPolicy = overlays if overlays is not None else ("none" if store is not None else "all")
+    request = build_request(
+        loaded,
+        methods,
+        top_k=top_k,
+        layer=layer,
+        device=device,
+        batch_size=batch_size if loaded.preprocess.size is not None else 1,  # unequal sizes cannot be stacked
+        grid="input" if store is not None else "item",
+        overlays=policy != "none",
+        channels_last=True,
+        compile=compile,
+    )
     workers, writers = resolve_parallelism(engine, workers, writers)
-    if loaded.preprocess.size is None:
-        batch_size = 1  # images keep their own sizes: they cannot be stacked
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     items = [
         it
         for it in discover_items(dataset, root=root, limit=limit)
         if not Path(it.source).resolve().is_relative_to(out_dir.resolve())
     ]
-    config = JobConfig(loaded.name, methods, top_k, layer if layer is not None else loaded.target_layer, compile)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = JobConfig(
+        loaded.name, list(request.methods), top_k, request.layer_name, compile, None if store is None else str(store)
+    )
     check_config(out_dir, config)
     journal = Journal(out_dir / JOURNAL_NAME)
     records = journal.read()
-    finished = {i for i, r in records.items() if r.get("status") == "done" and files_present(out_dir, r)}
+    sinks: list[Sink] = []
+    if store is not None:
+        sinks.append(_store_sink(store, request, items, store_dtype))
+    if store is None or policy != "none":
+        sinks.append(FolderSink(out_dir, overlays=policy, writers=writers, arrays=store is None))
+    sinks += [NiftiSink(out_dir), JournalSink(journal)]
+    finished = {i for i, r in records.items() if _finished(out_dir, r, sinks)}
     todo = [it for it in items if it.id not in finished]
     if on_start is not None:
         on_start(len(todo), len(items) - len(todo))
     stop = stop or StopFlag()
     start = time.perf_counter()
-    done = 0
     layers: list[str] = []
-
-    def sink(batch_records: list[dict[str, object]]) -> None:
-        nonlocal done
-        journal.append(batch_records)
-        done += sum(r.get("status") == "done" for r in batch_records)
-        if on_progress is not None:
-            on_progress(len(batch_records))
-
+    stats = JobStats()
+    reader = Reader(loaded.preprocess, loaded.input_kind, medical)
     try:
         with _graceful_signals(stop):
             if todo:
-                run_engine = _engine(engine)
-                layers = run_engine(todo, loaded, config, out_dir, batch_size, workers, writers, device, sink, stop)
+                stats = _backend(engine)(request, todo, reader, sinks, workers, writers, on_progress, stop)
+                layers = stats.layers
     finally:  # also after a crash or a second Ctrl-C: the manifest lists what the journal holds
+        for sink in sinks:
+            sink.close()
         seconds = time.perf_counter() - start
         records = journal.read()
-        manifest = write_manifest(out_dir, items, records, config, layers, str(dataset))
+        manifest = _write_run_manifest(out_dir, items, records, request, layers, str(dataset), store, sinks)
     failed = [
         {"id": it.id, "source": it.source, "reason": records[it.id].get("reason", "")}
         for it in items
         if it.id in records and records[it.id].get("status") != "done"
     ]
-    pending = sum(
-        it.id not in records or (records[it.id].get("status") == "done" and not files_present(out_dir, records[it.id]))
-        for it in items
-    )
+    pending = sum(it.id not in records or not _finished(out_dir, records[it.id], sinks) for it in items) - len(failed)
     return RunSummary(
         out_dir=out_dir,
         manifest=manifest,
         total=len(items),
         skipped=len(items) - len(todo),
-        done=done,
+        done=stats.done,
         failed=failed,
         pending=pending,
         seconds=seconds,
@@ -217,28 +262,52 @@ def run_dataset(
     )
 
 
-EngineFn = Callable[
-    [
-        list[DatasetItem],
-        LoadedModel,
-        JobConfig,
-        Path,
-        int,
-        "int | None",
-        int,
-        "str | torch.device",
-        Callable[[list[dict[str, object]]], None],
-        StopFlag,
-    ],
-    list[str],
-]
+def _finished(out_dir: Path, record: Record, sinks: Sequence[Sink]) -> bool:
+    """A ``done`` record whose outputs are all in place (files present; rows marked in the store)."""
+    if record.get("status") != "done":
+        return False
+    if "store_row" in record:
+        from ..pipeline.sinks.store import StoreSink
+
+        stores = [s for s in sinks if isinstance(s, StoreSink)]
+        if not stores or not stores[0].has(str(record["id"])):
+            return False
+    has_files = any(key in m for m in record.get("maps", []) for key in ("overlay", "array", "nifti"))
+    return files_present(out_dir, record) if has_files else "store_row" in record
 
 
-def _engine(name: Engine) -> EngineFn:
-    if name == "ray":
-        from .ray_engine import run_ray
-
-        return run_ray
-    from .local import run_local
-
-    return run_local
+def _write_run_manifest(
+    out_dir: Path,
+    items: Sequence[DatasetItem],
+    records: dict[str, Record],
+    request: ExplainRequest,
+    layers: list[str],
+    dataset: str,
+    store: PathLikeStr | None,
+    sinks: Sequence[Sink],
+) -> Path:
+    ordered: list[Record] = []
+    pending = 0
+    for item in items:
+        rec = records.get(item.id)
+        if rec is None or (rec.get("status") == "done" and not _finished(out_dir, rec, sinks)):
+            pending += 1
+        else:
+            ordered.append(rec)
+            if not layers and rec.get("status") == "done":
+                layers = list(rec["maps"][0].get("layer", [])) if rec.get("maps") else []
+    extra: dict[str, object] = {"dataset": dataset}
+    if store is not None:
+        extra["store"] = str(store)
+    manifest = build_manifest(
+        kind="dataset-run",
+        model=request.loaded.name,
+        layers=layers,
+        methods=request.methods,
+        top_k=request.top_k,
+        target=None,
+        records=ordered,
+        pending=pending,
+        extra=extra,
+    )
+    return write_manifest(out_dir, manifest)

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..io.atomic import atomic_write_json
+from ..pipeline.items import ItemResult
 
-__all__ = ["CONFIG_NAME", "JOURNAL_NAME", "JobConfig", "Journal", "check_config"]
+__all__ = ["CONFIG_NAME", "JOURNAL_NAME", "JobConfig", "Journal", "JournalSink", "check_config"]
 
 JOURNAL_NAME = "journal.jsonl"
 CONFIG_NAME = "run.json"
-_CONFIG_KEYS = ("model", "methods", "top_k", "layer")
+_CONFIG_KEYS = ("model", "methods", "top_k", "layer", "store")
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,17 @@ class JobConfig:
     top_k: int
     layer: str | None
     compile: bool = False
+    store: str | None = None
 
     def identity(self) -> dict[str, object]:
         """The fields that ``run.json`` records and a resumed run must match."""
-        return {"model": self.model, "methods": self.methods, "top_k": self.top_k, "layer": self.layer}
+        return {
+            "model": self.model,
+            "methods": self.methods,
+            "top_k": self.top_k,
+            "layer": self.layer,
+            "store": self.store,
+        }
 
 
 class Journal:
@@ -72,6 +81,19 @@ class Journal:
             os.fsync(fh.fileno())
 
 
+class JournalSink:
+    """The last sink of a run: appends each batch's complete records to the journal (one ``fsync``)."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def write(self, results: Sequence[ItemResult], records: Mapping[str, dict[str, object]]) -> None:
+        self.journal.append(records.values())
+
+    def close(self) -> None:
+        return None
+
+
 def _ends_with_newline(path: Path) -> bool:
     with path.open("rb") as fh:
         fh.seek(-1, os.SEEK_END)
@@ -101,6 +123,4 @@ def check_config(out_dir: Path, job: JobConfig) -> None:
                     "re-run with the same options to resume, or choose another --out"
                 )
             return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(json.dumps(config, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(path, config)

@@ -1,19 +1,18 @@
-"""The Ray engine: the same job on Ray Data, for many cores, GPUs and machines.
+"""The Ray backend: the same job on Ray Data, for many cores, GPUs and machines.
 
 ``ray.data.from_items`` lists the items; ``map_batches`` runs :class:`ExplainActor` over an actor
-pool: each actor gets the model once (from the object store), decodes its batch in a thread pool,
-runs the shared pass (on its GPU when Ray gave it one), writes the item files atomically and
-returns one record per item. The driver appends the records to the journal as batches arrive, so
-the output layout, journal and manifest are those of the local engine, and a run started on one
-engine can be resumed on the other. On a cluster the output folder must be on storage every node
-mounts at the same path (see docs/scale.md).
+pool: each actor gets the request (model included) once from the object store, decodes its batch in
+a thread pool and runs the core (on its GPU when Ray gave it one). The computed batches come back to
+the driver, which hands them to the same sinks as the local backend (files, the Zarr store, NIfTI,
+the journal), so outputs, journal and manifest are those of a local run, and a run started on one
+backend can be resumed on the other.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable
+import pickle
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,76 +21,52 @@ import numpy as np
 import torch
 
 from ..errors import InputError, NetloupeError
-from ..models.zoo import LoadedModel
-from .data import collate_decoded, decode_item
+from ..pipeline.core import ExplainCore
+from ..pipeline.request import ExplainRequest
+from ..pipeline.items import Item, ItemFailure
+from ..pipeline.run import Computed, JobStats, StopFlag, write_batches
+from ..pipeline.sinks.base import Sink
+from ..pipeline.sources import Reader, decode
 from .items import DatasetItem
-from .job import StopFlag
-from .journal import JobConfig
-from .process import BatchProcessor, failed_record, process_batch, write_item
 from .resources import default_ray_actors
 
 __all__ = ["ExplainActor", "run_ray"]
 
-Record = dict[str, object]
-
 
 class ExplainActor:
-    """A Ray Data actor: holds one model and explains, writes and records whole batches.
+    """A Ray Data actor: holds one core and explains whole batches.
 
     Args:
-        model: the :class:`LoadedModel` (or an object-store reference to it).
-        methods, top_k, layer, compile: what to compute (as in :func:`netloupe.runner.run_dataset`).
-        out_dir: the output folder (shared storage on a cluster).
-        threads: decoding and writing threads in this actor.
+        request: the :class:`ExplainRequest` (or an object-store reference to it); its device is
+            replaced by the actor's GPU when Ray gave it one, else the CPU.
+        reader: how items are read.
+        threads: decoding threads in this actor.
     """
 
-    def __init__(
-        self,
-        model: Any,
-        methods: list[str],
-        top_k: int,
-        layer: str | None,
-        out_dir: str,
-        threads: int,
-        compile: bool = False,
-    ) -> None:
+    def __init__(self, request: Any, reader: Reader, threads: int) -> None:
+        import dataclasses
+
         import ray
 
-        loaded: LoadedModel = ray.get(model) if isinstance(model, ray.ObjectRef) else model
-        device = "cuda" if torch.cuda.is_available() and ray.get_gpu_ids() else "cpu"
-        self.processor = BatchProcessor(loaded, methods, top_k, layer, device, compile)
-        self.preprocess = loaded.preprocess
-        self.out_dir = Path(out_dir)
+        req: ExplainRequest = ray.get(request) if isinstance(request, ray.ObjectRef) else request
+        device = torch.device("cuda" if torch.cuda.is_available() and ray.get_gpu_ids() else "cpu")
+        self.core = ExplainCore(dataclasses.replace(req, device=device))
+        self.reader = reader
         self.pool = ThreadPoolExecutor(max(1, threads))
         self.first = True
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        items = [
-            DatasetItem(str(s), str(i), str(lab))
-            for s, i, lab in zip(batch["source"], batch["id"], batch["label"], strict=True)
-        ]
-        decoded = collate_decoded(
-            list(self.pool.map(lambda j: decode_item(j, items[j], self.preprocess), range(len(items))))
-        )
-        records: list[Record] = [failed_record(items[j], reason) for j, reason in decoded.failures]
-        if decoded.inputs is not None:
-            outs, fails = process_batch(
-                self.processor, decoded.indices, decoded.inputs, decoded.images, items, self.first
-            )
-            self.first = self.first and not outs
-            records += fails
-            futures = [
-                (items[o.index], self.pool.submit(write_item, self.out_dir, items[o.index], o, self.processor.layers))
-                for o in outs
-            ]
-            for item, fut in futures:
-                try:
-                    records.append(fut.result())
-                except Exception as exc:
-                    from .data import one_line
-
-                    records.append(failed_record(item, f"writing failed: {one_line(exc)}"))
-        return {"record": np.array([json.dumps(r) for r in records], dtype=object)}
+        rows = list(zip(batch["source"], batch["id"], batch["label"], strict=True))
+        decoded = list(self.pool.map(lambda r: decode(self.reader, str(r[0]), str(r[1]), str(r[2])), rows))
+        items = [d for d in decoded if isinstance(d, Item)]
+        failures = [d for d in decoded if isinstance(d, ItemFailure)]
+        results, more = self.core.explain_isolated(items, first=self.first and not failures)
+        self.first = self.first and not results
+        order = [str(r[1]) for r in rows]
+        failures += more
+        for res in results:  # the driver needs no model-input tensor; keep what goes back small
+            res.item.tensor = torch.empty(0)
+        return {"computed": np.array([pickle.dumps((results, failures, order, self.core.layers))], dtype=object)}
 
 
 def _worker_env() -> dict[str, Any]:
@@ -102,22 +77,20 @@ def _worker_env() -> dict[str, Any]:
 
 
 def run_ray(
-    todo: list[DatasetItem],
-    loaded: LoadedModel,
-    config: JobConfig,
-    out_dir: Path,
-    batch_size: int,
+    request: ExplainRequest,
+    todo: Sequence[DatasetItem],
+    reader: Reader,
+    sinks: Sequence[Sink],
     workers: int | None,
     writers: int,
-    device: str | torch.device,
-    sink: Callable[[list[Record]], None],
+    on_progress: Callable[[int], None] | None,
     stop: StopFlag,
-) -> list[str]:
+) -> JobStats:
     """Explain ``todo`` on Ray Data (connecting to a running cluster when ``ray.init`` was called first).
 
-    ``workers`` is the number of actors (``None``: :func:`default_ray_actors`, one per GPU, else
-    from the cluster's CPUs, at least 1; ``0``: one per GPU, else 2); each asks for one GPU when the
-    cluster has GPUs. ``writers`` threads write each actor's files. ``device`` is ignored: actors use
+    ``workers`` is the number of actors (``None``: :func:`default_ray_actors`, one per GPU, else from
+    the cluster's CPUs, at least 1; ``0``: one per GPU, else 2); each asks for one GPU when the cluster
+    has GPUs. ``writers`` threads decode in each actor. The request's device is ignored: actors use
     the GPU Ray assigns them, else the CPU.
     """
     try:
@@ -130,6 +103,7 @@ def run_ray(
         # A cluster only when asked for (RAY_ADDRESS, or ray.init(...) called first); else a private local one.
         address = os.environ.get("RAY_ADDRESS") or "local"
         ray.init(address=address, runtime_env=_worker_env(), include_dashboard=False, log_to_driver=False)
+    layers: list[str] = []
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
@@ -141,39 +115,34 @@ def run_ray(
         rows = [{"source": it.source, "id": it.id, "label": it.label} for it in todo]
         ds = ray.data.from_items(rows).map_batches(
             ExplainActor,
-            batch_size=batch_size,
+            batch_size=request.batch_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_gpus=1 if gpus else 0,
             num_cpus=1,
-            fn_constructor_kwargs={
-                "model": ray.put(loaded),
-                "methods": config.methods,
-                "top_k": config.top_k,
-                "layer": config.layer,
-                "out_dir": str(out_dir.resolve()),
-                "threads": writers,
-                "compile": config.compile,
-            },
+            fn_constructor_kwargs={"request": ray.put(request), "reader": reader, "threads": writers},
         )
-        layers: list[str] = []
-        try:
-            for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
-                records = [json.loads(s) for s in out["record"]]
-                sink(records)
-                if not layers:
-                    done = [r for r in records if r.get("status") == "done"]
-                    layers = list(done[0]["maps"][0]["layer"]) if done else []
-                if stop.is_set():
-                    break
-        except Exception as exc:  # an actor's NetloupeError arrives wrapped by Ray: raise the original
-            cause: BaseException | None = exc
-            while cause is not None and not isinstance(cause, NetloupeError):
-                cause = cause.__cause__
-            if cause is None or cause is exc:
-                raise
-            raise cause from exc
-        return layers
+
+        def batches() -> Iterator[Computed]:
+            try:
+                for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                    for blob in out["computed"]:
+                        results, failures, order, names = pickle.loads(blob)
+                        layers[:] = names or layers
+                        yield results, failures, order
+                    if stop.is_set():
+                        return
+            except Exception as exc:  # an actor's NetloupeError arrives wrapped by Ray: raise the original
+                cause: BaseException | None = exc
+                while cause is not None and not isinstance(cause, NetloupeError):
+                    cause = cause.__cause__
+                if cause is None or cause is exc:
+                    raise
+                raise cause from exc
+
+        stats = write_batches(batches(), sinks, on_progress=on_progress, stop=stop)
+        stats.layers = list(layers)
+        return stats
     finally:
         if started:
             ray.shutdown()

@@ -19,20 +19,18 @@ def overlay_rgb(
     vmin: float | None = None,
     vmax: float | None = None,
 ) -> np.ndarray:
-    """Blend a [0, 1] grey image (or RGB) with a colour-mapped map; uint8 RGB.
+    """Blend a [0, 1] grey image (or RGB) with a colour-mapped map at constant opacity; uint8 RGB.
 
-    The map is scaled from ``[vmin, vmax]`` (default: its own min and max) to the colour map's range.
+    The map is scaled from ``[vmin, vmax]`` (default: its own min and max) to the colour map's range,
+    then drawn with :func:`netloupe.viz.overlay.overlay` (``ramp=False``).
     """
-    import matplotlib
+    from .overlay import overlay
 
-    g = np.asarray(grey, dtype=np.float32)
-    base = np.repeat(g[..., None], 3, axis=-1) if g.ndim == 2 else g[..., :3]
     m = np.asarray(heatmap, dtype=np.float32)
     lo = float(m.min()) if vmin is None else vmin
     hi = float(m.max()) if vmax is None else vmax
     m = np.clip((m - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(m)
-    colour = matplotlib.colormaps[cmap](m)[..., :3]
-    return (np.clip((1 - alpha) * base + alpha * colour, 0, 1) * 255).round().astype(np.uint8)
+    return np.asarray(overlay(np.asarray(grey), m, alpha=alpha, cmap=cmap, ramp=False))
 
 
 def _save_figure(fig: object, path: PathLikeStr) -> Path:
