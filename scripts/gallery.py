@@ -22,7 +22,7 @@ def main() -> None:
     }
     run = explain_images(list(photos.values()), loaded, ["gradcam", "gradcam++", "scorecam"], top_k=3)
     for res, name in zip(run.results, photos, strict=True):
-        res.id = name
+        res.item.id = name
     with tempfile.TemporaryDirectory() as tmp:
         run.save(tmp)
         OUT.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +51,10 @@ def test_nifti_map_has_the_input_geometry_and_marks_the_blob(tmp_path: Path) -> 
     nib = pytest.importorskip("nibabel")
     image, mask = _volume()
     res = explain_volume(_blob_model(), image, methods=["gradcam"], size=(8, 8, 8), target=1)
-    written = res.save(tmp_path, "synthetic")["gradcam"]
-    back = nib.load(written["nifti"])
+    manifest = json.loads(res.save(tmp_path, "synthetic").read_text())
+    entry = manifest["items"][0]["maps"][0]
+    assert entry["method"] == "gradcam" and manifest["items"][0]["geometry"]["spacing_mm"] == [0.9, 1.2, 2.5]
+    back = nib.load(tmp_path / entry["nifti"])
     assert back.shape == image.shape
     np.testing.assert_allclose(back.affine, image.affine, atol=1e-5)
     data = np.asarray(back.dataobj)

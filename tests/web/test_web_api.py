@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from tests.web.conftest import TINY_CLASSES, png_bytes, tiny_model
 
-from netloupe.pipeline import explain_loaded
+from netloupe.pipeline import explain_images
 from netloupe.viz.colormaps import apply_colormap
 from netloupe.viz.overlay import overlay
 from netloupe.web.boxes import localization_box
@@ -46,7 +46,7 @@ def test_predictions_and_maps_equal_the_library(client, cat) -> None:  # type: i
     assert (body["width"], body["height"]) == (120, 80)
     assert body["methods"] == ["gradcam", "layercam"]
 
-    expected = explain_loaded([("cat", "cat", cat)], loaded, ["gradcam", "layercam"], top_k=3).results[0].maps
+    expected = explain_images([cat], loaded, ["gradcam", "layercam"], top_k=3).results[0].maps
     for method in ("gradcam", "layercam"):
         for entry in body["maps"][method]:
             arr = np.load(io.BytesIO(client.get(entry["npy_url"]).content), allow_pickle=False)
@@ -79,7 +79,7 @@ def test_manifest_follows_the_documented_format(client, cat) -> None:  # type: i
     assert r.status_code == 200
     assert "attachment" in r.headers["content-disposition"]
     manifest = r.json()
-    assert manifest["manifest_version"] == 1 and manifest["model"] == "tiny" and manifest["methods"] == ["gradcam"]
+    assert manifest["manifest_version"] == 2 and manifest["kind"] == "explain" and manifest["model"] == "tiny" and manifest["methods"] == ["gradcam"]
     image = manifest["items"][0]
     assert image["source"] == "passwd.png"  # the client's name is a label only, never a path
     assert (image["width"], image["height"]) == (120, 80)

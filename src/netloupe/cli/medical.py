@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -75,56 +75,6 @@ def shortcut_cmd(
     files = write_shortcut_report(result, test, marker, out)
     console.print(Path(files["results.md"]).read_text(), markup=False)
     console.print(f"wrote {', '.join(files.values())}")
-
-
-def explain_medical_cli(
-    paths: list[Path],
-    loaded: Any,
-    methods: list[str],
-    out: Path,
-    target: int | str | None,
-    layer: str | None,
-    window: str | None,
-    frame: int | None,
-    volume: int | None,
-    slice_axis: int | None,
-    slice_index: int | None,
-    device: Any,
-) -> None:
-    """``netloupe explain`` on DICOM / NIfTI files: print one line per file, record failures, go on."""
-    from ..medical.explain_files import explain_medical_files
-    from ._console import print_error, progress
-
-    with progress() as bar:
-        task = bar.add_task("explaining DICOM/NIfTI", total=len(paths))
-        records, failures = explain_medical_files(
-            paths,
-            loaded,
-            methods,
-            out,
-            target=target,
-            layer=layer,
-            window=window,
-            frame=frame,
-            volume=volume,
-            slice_axis=slice_axis,
-            slice_index=slice_index,
-            device=device,
-            on_file=lambda: bar.advance(task),
-        )
-    for rec in records:
-        first = next(iter(rec["files"].values()))
-        console.print(
-            f"[bold]{Path(rec['source']).name}[/]: {rec['label']} {rec['probability']:.2f} -> "
-            f"{first.get('nifti') or first.get('overlay')}",
-            highlight=False,
-        )
-    for fail_ in failures:
-        print_error(f"{fail_['path']}: {fail_['error']}")
-    if failures:
-        console.print(f"{len(failures)} file(s) failed; see {out / 'failures.json'}", highlight=False)
-        if not records:
-            raise typer.Exit(2)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ import html
 import numpy as np
 
 from ..attribution.guided import guided_gradcam
+from ..cam.registry import get_method
 from ..models.zoo import load_model
 from ..pipeline import explain_images
 from ..viz.overlay import overlay
@@ -30,14 +31,15 @@ def _grid_figure(run_result, methods: list[str]) -> object:  # type: ignore[no-u
     fig, axes = plt.subplots(len(methods), k + 1, figsize=(2.6 * (k + 1), 1.95 * len(methods)), squeeze=False)
     for row, method in enumerate(methods):
         axes[row, 0].imshow(run_result.image)
-        axes[row, 0].set_ylabel(method, fontsize=12)
+        agnostic = not getattr(get_method(method), "class_specific", method != "eigencam")
+        axes[row, 0].set_ylabel(f"{method}\n(class-agnostic)" if agnostic else method, fontsize=13)
         axes[row, 0].set_xticks([])
         axes[row, 0].set_yticks([])
         for col in range(k):
             ax = axes[row, col + 1]
             ax.imshow(overlay(run_result.image, run_result.maps[method][col]))
             if row == 0:
-                ax.set_title(f"{run_result.labels[col]} {run_result.probabilities[col]:.2f}", fontsize=11)
+                ax.set_title(f"{run_result.labels[col]} {run_result.probabilities[col]:.2f}", fontsize=13)
             ax.axis("off")
     fig.tight_layout()
     return fig
@@ -49,7 +51,10 @@ def _guided_figure(ctx: DemoContext, loaded, image, label: str) -> object:  # ty
     x = loaded.preprocess.batch([image]).to(ctx.device)
     attr = guided_gradcam(loaded.model, x, targets=None, layer=loaded.target_layer)[0, 0]  # (C, H, W)
     rgb = attr.permute(1, 2, 0).cpu().numpy()
-    rgb = rgb / (np.abs(rgb).max() + 1e-12) * 0.5 + 0.5
+    # Display scaling: the 99th percentile of |attribution| maps to full contrast (the max alone is an
+    # outlier pixel and leaves the picture plain grey).
+    scale = float(np.percentile(np.abs(rgb), 99)) or 1.0
+    rgb = rgb / scale * 0.5 + 0.5
     fig, axes = plt.subplots(1, 2, figsize=(6, 3))
     axes[0].imshow(loaded.preprocess.to_model_image(image))
     axes[0].set_title("input (as the model sees it)")
@@ -77,10 +82,13 @@ def build(ctx: DemoContext) -> ReportSection:
         f"at its own resolution. Target layer: <span class='mono'>{html.escape(', '.join(run.layers))}</span>.</p>"
     ]
     for name, res in zip(names, run.results, strict=True):
-        rows = [[p["rank"], p["label"], f"{float(p['probability']):.3f}"] for p in res.predictions]  # type: ignore[arg-type]
-        parts.append(f"<h3>{html.escape(DEMO_PHOTOS[name])}</h3>")
+        rows = [[p["rank"], p["label"], f"{float(p['probability']):.3f}"] for p in res.predictions()]
+        title = DEMO_PHOTOS[name]
+        alt = f"{title}: {', '.join(methods)} maps for the classes {', '.join(res.labels)}"
+        parts.append(f"<h3>{html.escape(title)}</h3>")
         parts.append(table_html(["rank", "class", "probability"], rows))
-        parts.append(f"<img src='{figure_to_data_uri(_grid_figure(res, methods))}' style='max-width:100%'>")
+        uri = figure_to_data_uri(_grid_figure(res, methods))
+        parts.append(f"<img src='{uri}' alt='{html.escape(alt, quote=True)}' style='max-width:100%'>")
     if not ctx.fast:
         first = run.results[0]
         uri = figure_to_data_uri(_guided_figure(ctx, loaded, first.image, first.labels[0]))
@@ -88,5 +96,6 @@ def build(ctx: DemoContext) -> ReportSection:
             "<h3>Guided Grad-CAM</h3><p class='note'>Guided backpropagation times Grad-CAM "
             "(Selvaraju et al. 2017): class-discriminative and high-resolution.</p>"
         )
-        parts.append(f"<img src='{uri}' style='max-width:640px'>")
+        alt = f"Guided Grad-CAM of {first.labels[0]}: fine-grained gradients inside the Grad-CAM region"
+        parts.append(f"<img src='{uri}' alt='{html.escape(alt, quote=True)}' style='max-width:640px'>")
     return ReportSection("Where the network looks", "".join(parts))

@@ -3,13 +3,12 @@
 ``read_medical(path)`` dispatches on the suffix (``.dcm``/``.dicom``/no suffix with a DICOM preamble ->
 :func:`netloupe.io.dicom.read_dicom`; ``.nii``/``.nii.gz`` -> :func:`netloupe.io.nifti.read_nifti`).
 ``to_model_input`` turns the display grey levels into a batch for a model; ``resize_map`` brings a map
-from the model's input grid back to the image's grid; ``save_medical_explanation`` writes what a viewer
-needs (NIfTI map with the input's affine, PNG overlay/montage, ``.npy`` array, JSON manifest).
+from the model's input grid back to the image's grid. Maps are written back in the source geometry by
+the explain job's NIfTI sink (:mod:`netloupe.pipeline.sinks.nifti`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,6 @@ __all__ = [
     "read_medical",
     "read_medical_batch",
     "resize_map",
-    "save_medical_explanation",
     "to_model_input",
 ]
 
@@ -195,70 +193,3 @@ def resize_map(heatmap: Tensor | np.ndarray, shape: Sequence[int]) -> np.ndarray
     mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[len(shape)]
     out = F.interpolate(t.reshape(1, -1, *spatial), size=shape, mode=mode, align_corners=False)
     return out.reshape(*lead, *shape).numpy()
-
-
-def save_medical_explanation(
-    image: MedicalImage,
-    heatmap: Tensor | np.ndarray,
-    out_dir: PathLikeStr,
-    stem: str,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, str]:
-    """Write a map computed on ``image`` in the image's own geometry; returns ``{kind: path}``.
-
-    * ``<stem>_map.npy``: the map on the image grid (float32);
-    * ``<stem>_map.nii.gz``: the map as NIfTI with the image's affine (when the image has one);
-    * ``<stem>_overlay.png`` (2-D) or ``<stem>_montage.png`` (3-D: axial slices with the map);
-    * ``<stem>_manifest.json``: shape, spacing (mm), affine, window, source, and the other files.
-
-    Args:
-        image: the image the map explains.
-        heatmap: a map on the model's grid (resized here to the image grid), spatial dims only.
-        out_dir: output folder (created).
-        stem: file name prefix.
-        extra: more manifest entries (model, method, class, score, ...).
-    """
-    from ..viz.medical import save_montage, save_overlay
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    grid = resize_map(np.asarray(torch.as_tensor(heatmap).detach().cpu()), image.shape).astype(np.float32)
-    written: dict[str, str] = {}
-    try:
-        npy = out / f"{stem}_map.npy"
-        _atomic_npy(npy, grid)
-        written["map"] = str(npy)
-        if image.affine is not None:
-            from .nifti import write_nifti_map
-
-            written["nifti"] = str(write_nifti_map(grid, image, out / f"{stem}_map.nii.gz"))
-        if image.ndim == 3:
-            written["montage"] = str(save_montage(image.display, grid, out / f"{stem}_montage.png"))
-        else:
-            written["overlay"] = str(save_overlay(image.display, grid, out / f"{stem}_overlay.png"))
-        manifest = {
-            "source": str(image.source) if image.source else None,
-            "shape": list(image.shape),
-            "spacing_mm": [float(s) for s in image.spacing],
-            "affine": None if image.affine is None else np.asarray(image.affine).round(6).tolist(),
-            "meta": image.meta,
-            "files": dict(written),
-            **(extra or {}),
-        }
-        path = out / f"{stem}_manifest.json"
-        tmp = path.with_suffix(".json.part")
-        tmp.write_text(json.dumps(manifest, indent=2, default=str))
-        tmp.replace(path)
-        written["manifest"] = str(path)
-    except Exception:
-        for p in written.values():
-            Path(p).unlink(missing_ok=True)
-        raise
-    return written
-
-
-def _atomic_npy(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("wb") as fh:
-        np.save(fh, array)
-    tmp.replace(path)

@@ -1,8 +1,8 @@
 """3-D explanations end to end: a volume in, maps in the volume's own voxel grid (NIfTI) out.
 
-``explain_volume`` resizes a :class:`~netloupe.io.medical.MedicalImage` to the model's input size, runs
-``netloupe.explain`` on the ``(1, 1, D, H, W)`` batch (any CAM method; Conv3d layers work like Conv2d),
-resamples each map back to the volume's grid and can save it with the input's affine.
+``explain_volume`` resizes a :class:`~netloupe.io.medical.MedicalImage` to the model's input size and runs
+the explain job's core on the ``(1, 1, D, H, W)`` batch (any CAM method; Conv3d layers work like Conv2d):
+each map comes back on the volume's grid and saves with the input's affine.
 
 For tests and demonstrations with a known answer, :func:`make_blob_volumes` builds volumes where the
 evidence is a bright blob at a random, recorded position, and :func:`train_blob_detector` trains a small
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,29 +22,36 @@ from torch import Tensor, nn
 
 from .._typing import PathLikeStr
 from ..errors import InputError
-from ..io.medical import MedicalImage, resize_map, save_medical_explanation, to_model_input
+from ..io.medical import MedicalImage, to_model_input
 from ..models.medcnn import MedCNN3d
+from ..models.preprocess import ImagePreprocess
+from ..models.zoo import LoadedModel
+from ..pipeline import ExplainCore, ExplainRun, Item, build_request
 
 __all__ = ["VolumeExplanation", "explain_volume", "insert_blob", "make_blob_volumes", "train_blob_detector"]
 
 
 @dataclass
 class VolumeExplanation:
-    """Maps of one volume on its own grid, with the prediction they explain."""
+    """Maps of one volume on its own grid, with the prediction they explain.
+
+    ``run`` is the explain job's result; :meth:`save` writes it like ``netloupe explain`` does (NIfTI
+    maps with the input's affine, a montage per map, ``maps.npz``, the manifest).
+    """
 
     image: MedicalImage
     maps: dict[str, np.ndarray]
     class_id: int
     score: float
     probabilities: list[float] = field(default_factory=list)
+    run: ExplainRun | None = None
 
-    def save(self, out_dir: PathLikeStr, stem: str = "volume") -> dict[str, dict[str, str]]:
-        """Per method: NIfTI map with the input's affine, montage PNG, ``.npy``, manifest."""
-        extra = {"class_id": self.class_id, "score": self.score, "probabilities": self.probabilities}
-        return {
-            method: save_medical_explanation(self.image, heat, out_dir, f"{stem}_{method}", {**extra, "method": method})
-            for method, heat in self.maps.items()
-        }
+    def save(self, out_dir: PathLikeStr, stem: str = "volume") -> Path:
+        """Write the maps under ``out_dir/<stem>/`` and the manifest; returns the manifest's path."""
+        if self.run is None:
+            raise InputError("save: this explanation was not made by explain_volume")
+        self.run.results[0].item.id = stem
+        return self.run.save(out_dir, figures=False)
 
 
 def explain_volume(
@@ -68,17 +76,20 @@ def explain_volume(
         mean: normalisation mean of the model's inputs (on [0, 1] grey levels).
         std: normalisation standard deviation.
     """
-    import netloupe
-
     if image.ndim != 3:
         raise InputError(f"image: explain_volume needs a 3-D volume, got shape {image.values.shape}")
-    device = next(model.parameters()).device
-    x = to_model_input(image, size=size, mean=mean, std=std).to(device)
-    res = netloupe.explain(model, x, methods=list(methods), targets=target, layer=layer)
-    maps = {m: resize_map(res.maps[m][0, 0].detach().cpu(), image.shape) for m in methods}
-    class_id = int(res.class_ids[0, 0]) if res.class_ids is not None else -1
-    probs = res.probabilities[0].detach().cpu().tolist() if res.probabilities is not None else []
-    return VolumeExplanation(image, maps, class_id, float(res.scores[0, 0]), probs)
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    loaded = LoadedModel("volume-model", model, ImagePreprocess(size=None), [], target_layer=layer, input_kind="volume")
+    request = build_request(loaded, list(methods), top_k=1, target=target, layer=layer, device=device)
+    source = str(image.source) if image.source is not None else "volume"
+    tensor = to_model_input(image, size=size, mean=mean, std=std)[0]
+    item = Item(id="volume", source=source, tensor=tensor, medical=image)
+    core = ExplainCore(request)
+    result = core.explain([item])[0]
+    maps = {m: result.maps[m][0] for m in request.methods}
+    run = ExplainRun(request, [result], core.layers)
+    return VolumeExplanation(image, maps, result.class_ids[0], result.scores[0], result.probabilities, run)
 
 
 def insert_blob(volume: Tensor, center: Sequence[int], radius: float, value: float) -> tuple[Tensor, Tensor]:

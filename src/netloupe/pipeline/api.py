@@ -46,6 +46,10 @@ class ExplainRun:
     def methods(self) -> list[str]:
         return list(self.request.methods)
 
+    @property
+    def model_name(self) -> str:
+        return self.request.loaded.name
+
     def save(self, out_dir: PathLikeStr, figures: bool = True) -> Path:
         """Write overlays, arrays, NIfTI maps and the manifest under ``out_dir``; returns the manifest path."""
         return save_results(self.request, self.results, self.layers, out_dir, figures=figures, failed=self.failed)
@@ -100,20 +104,23 @@ def explain_to_folder(
     medical: MedicalOptions = MedicalOptions(),
     on_progress: OnProgress | None = None,
     writers: int = 1,
-) -> tuple[Path, JobStats]:
+) -> tuple[Path | None, JobStats]:
     """``netloupe explain``: files in, ``out_dir/<id>/...`` and ``manifest.json`` out.
 
     The manifest is written last, also when the run fails part-way (then ``"complete": false``): every
-    file it lists is complete. Returns the manifest's path and the run's statistics.
+    file it lists is complete. When no input could be explained nothing is written and the manifest
+    path is None. Returns the manifest's path and the run's statistics.
     """
     out = Path(out_dir)
     sinks: list[Sink] = [FolderSink(out, overlays=overlays, figures=figures, writers=writers), NiftiSink(out)]
     stats = JobStats()
+    manifest: Path | None = None
     try:
         stats = explain_files(sources, request, sinks, medical=medical, on_progress=on_progress)
     finally:
-        pending = len(sources) - len(stats.records)
-        manifest = write_manifest(out, _manifest(request, stats.layers, stats.records, pending))
+        if stats.done:
+            pending = len(sources) - len(stats.records)
+            manifest = write_manifest(out, _manifest(request, stats.layers, stats.records, pending))
     return manifest, stats
 
 

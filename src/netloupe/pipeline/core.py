@@ -74,6 +74,7 @@ class ExplainCore:
     def _explain_group(self, items: Sequence[Item]) -> list[ItemResult]:
         res = self._pass([it.tensor for it in items])
         probs = res.target_probabilities().cpu().tolist()
+        scores = res.scores.float().cpu().tolist()
         labels = res.labels()
         n, k = res.scores.shape
         ids = res.class_ids.cpu().tolist() if res.class_ids is not None else [[-1] * k for _ in range(n)]
@@ -107,6 +108,7 @@ class ExplainCore:
                 maps=maps[r],
                 overlays=overlays[r],
                 layers=list(self.layers),
+                scores=[float(v) for v in scores[r]],
             )
             for r, item in enumerate(items)
         ]

@@ -29,6 +29,8 @@ def slug(text: str) -> str:
 
 def one_line(exc: BaseException) -> str:
     """``TypeName: first line of the message``: the reason recorded for a failed item."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.strerror}: {exc.filename}"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
@@ -89,6 +91,7 @@ class ItemResult:
             by the request: the item's own grid, or the model's input grid).
         overlays: method -> ``(K, H, W, 3)`` uint8 overlays, when the request asked for them.
         layers: the target layers the maps come from.
+        scores: the raw target scores (e.g. the explained classes' logits).
     """
 
     item: Item
@@ -98,6 +101,7 @@ class ItemResult:
     maps: dict[str, np.ndarray]
     overlays: dict[str, np.ndarray] = field(default_factory=dict)
     layers: list[str] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
 
     @property
     def id(self) -> str:

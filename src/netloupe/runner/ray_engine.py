@@ -22,8 +22,8 @@ import torch
 
 from ..errors import InputError, NetloupeError
 from ..pipeline.core import ExplainCore
-from ..pipeline.request import ExplainRequest
 from ..pipeline.items import Item, ItemFailure
+from ..pipeline.request import ExplainRequest
 from ..pipeline.run import Computed, JobStats, StopFlag, write_batches
 from ..pipeline.sinks.base import Sink
 from ..pipeline.sources import Reader, decode

@@ -23,6 +23,7 @@ from .service import (
     map_npy,
     overlay_png,
     parse_methods,
+    picture,
     run_explain,
 )
 from .state import AppState
@@ -245,10 +246,10 @@ def _explain_body(rid: str, result: WebResult) -> dict[str, Any]:
         "model": result.run.model_name,
         "layers": result.run.layers,
         "methods": result.run.methods,
-        "width": res.image.width,
-        "height": res.image.height,
+        "width": picture(result).width,
+        "height": picture(result).height,
         "input": result.input_info,
-        "predictions": res.predictions,
+        "predictions": res.predictions(),
         "maps": maps,
         "image_url": f"{base}/image.png",
         "manifest_url": f"{base}/manifest.json",

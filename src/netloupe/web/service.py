@@ -7,8 +7,6 @@ client-side blending), the overlay PNG, the map as ``.npy`` and the run manifest
 from __future__ import annotations
 
 import io
-import json
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +17,8 @@ from PIL import Image
 
 from ..cam.registry import available_methods, get_method
 from ..errors import InputError
-from ..pipeline import ExplainRun, explain_loaded
+from ..pipeline import ExplainRun, explain_images
+from ..pipeline.manifest import build_manifest, done_record
 from ..viz.colormaps import apply_colormap
 from ..viz.overlay import overlay
 from ._errors import ApiError
@@ -27,7 +26,17 @@ from .boxes import localization_box
 from .pool import ModelPool
 from .settings import Settings
 
-__all__ = ["WebResult", "heatmap_png", "manifest_json", "map_npy", "overlay_png", "parse_methods", "run_explain"]
+__all__ = [
+    "WebResult",
+    "heatmap_png",
+    "image_png",
+    "manifest_json",
+    "map_npy",
+    "overlay_png",
+    "parse_methods",
+    "picture",
+    "run_explain",
+]
 
 
 @dataclass
@@ -77,13 +86,8 @@ def run_explain(
         raise ApiError(503, f"model: {model!r} stayed busy for {settings.request_timeout_s:.0f} s; try again")
     try:
         start = time.perf_counter()
-        run = explain_loaded(
-            [(source, _ident(source), image)],
-            served.loaded,
-            methods,
-            top_k=min(top_k, n_classes),
-            device=settings.device,
-        )
+        run = explain_images([image], served.loaded, methods, top_k=min(top_k, n_classes), device=settings.device)
+        run.results[0].item.id, run.results[0].item.source = _ident(source), source
         seconds = time.perf_counter() - start
     finally:
         served.lock.release()
@@ -132,11 +136,19 @@ def overlay_png(result: WebResult, method: str, rank: int, alpha: float) -> byte
     """The server-side overlay (what ``netloupe explain`` writes) at opacity ``alpha``."""
     if not 0.0 <= alpha <= 1.0:
         raise ApiError(422, f"alpha: expected 0..1, got {alpha}")
-    return _png(overlay(result.run.results[0].image, _map(result, method, rank), alpha=alpha))
+    return _png(overlay(picture(result), _map(result, method, rank), alpha=alpha))
+
+
+def picture(result: WebResult) -> Image.Image:
+    """The explained picture (the web app explains 2-D images and slices, never whole volumes)."""
+    image = result.run.results[0].image
+    if image is None:
+        raise ApiError(422, "result: this result has no 2-D picture")
+    return image
 
 
 def image_png(result: WebResult) -> bytes:
-    return _png(result.run.results[0].image.convert("RGB"))
+    return _png(picture(result))
 
 
 def map_npy(result: WebResult, method: str, rank: int) -> bytes:
@@ -147,14 +159,21 @@ def map_npy(result: WebResult, method: str, rank: int) -> bytes:
 
 
 def manifest_json(result: WebResult) -> dict[str, Any]:
-    """The run manifest (docs/manifest.md), written by :meth:`ExplainRun.save` to a temporary folder.
+    """The run manifest (docs/manifest.md) built in memory, plus a ``web`` block.
 
-    Paths inside are relative to that (deleted) folder, as in a saved run; the ``web`` block adds the
-    boxes, the input description and the URLs of this result's files.
+    File paths in the map entries are those a saved run would have (``<id>/...``); the ``web`` block adds
+    the boxes, the input description and the time spent.
     """
-    with tempfile.TemporaryDirectory(prefix="netloupe-web-") as folder:
-        path = result.run.save(folder, figures=False)
-        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    run = result.run
+    manifest = build_manifest(
+        kind="explain",
+        model=run.request.loaded.name,
+        layers=run.layers,
+        methods=run.methods,
+        top_k=run.request.top_k,
+        target=run.request.target,
+        records=[done_record(r) for r in run.results],
+    )
     manifest["web"] = {
         "localization_boxes": result.boxes,
         "box_rule": "largest 8-connected region >= 20% of the map's maximum (Zhou et al., CVPR 2016)",

@@ -51,8 +51,7 @@ class FolderSink:
     ) -> None:
         if overlays not in ("all", "none"):
             raise ValueError(f"overlays: expected 'all' or 'none', got {overlays!r}")
-        self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = Path(out_dir)  # created with the first item's folder: a run that explains nothing writes nothing
         self.overlays = overlays
         self.figures = figures
         self.arrays = arrays
