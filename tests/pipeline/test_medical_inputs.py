@@ -30,7 +30,7 @@ def test_dicom_and_nifti_maps_in_source_geometry_and_a_bad_file_recorded(tmp_pat
     bad.write_bytes(b"\x00" * 10)
     request = build_request(_tiny(), ["gradcam", "cam"], top_k=2)
     out = tmp_path / "out"
-    manifest_path, stats = explain_to_folder([DATA / "MR_small.dcm", bad, DATA / "anatomical.nii"], request, out)
+    manifest_path, _ = explain_to_folder([DATA / "MR_small.dcm", bad, DATA / "anatomical.nii"], request, out)
     assert manifest_path is not None
     manifest = json.loads(manifest_path.read_text())
     assert [Path(r["source"]).name for r in manifest["items"]] == ["MR_small.dcm", "anatomical.nii"]

@@ -26,6 +26,7 @@ _COMMAND_MODULES = [
     "har",
     "serve",
     "run",
+    "render",
     "bench",
 ]
 

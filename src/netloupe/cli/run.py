@@ -1,8 +1,8 @@
 """``netloupe run DATASET``: explain a whole image folder or CSV listing, resumably.
 
-Exit status: 0 when the run went through every item, even if some items failed (they are listed in
-the summary and in ``manifest.json``); 130 when interrupted (re-run the same command to resume);
-2 on a usage error or a broken job (bad model, layer or method).
+Exit status: 0 when every item was explained; 2 when some items failed (they are listed in the summary
+and in ``manifest.json``; the others are written), on a usage error or a broken job (bad model, layer
+or method); 130 when interrupted (re-run the same command to resume).
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ def run_command(
             min=1, help="Threads writing files (per actor on ray).", show_default="auto from the usable cores"
         ),
     ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(help="Write the maps into one chunked Zarr store (e.g. maps.zarr; opens with xarray)."),
+    ] = None,
+    store_dtype: Annotated[str, typer.Option(help="float16 or float32 maps in the store.")] = "float16",
+    overlays: Annotated[
+        str | None,
+        typer.Option(help="all or none: overlay PNGs per item.", show_default="all; none with --store"),
+    ] = None,
     engine: Annotated[str, typer.Option(help="local or ray.")] = "local",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images.")] = None,
     root: Annotated[Path | None, typer.Option(help="Folder that relative CSV paths start from.")] = None,
@@ -69,13 +78,15 @@ def run_command(
     checkpoint: Annotated[Path | None, typer.Option(help="State-dict file for --arch.")] = None,
     trust_pickle: Annotated[bool, typer.Option(help="Allow loading a full pickled model (runs code).")] = False,
 ) -> None:
-    """Explain every image of DATASET; overlays, arrays, a journal and a manifest go to --out."""
+    """Explain every input of DATASET; a journal and a manifest go to --out, maps to files or a --store."""
     from ..errors import InputError
     from ..runner import run_dataset
     from ..runner.resources import resolve_parallelism
 
     if engine not in ("local", "ray"):
         raise InputError(f"--engine: expected local or ray, got {engine!r}")
+    if overlays not in (None, "all", "none"):
+        raise InputError(f"--overlays: expected all or none, got {overlays!r}")
     method_list = parse_methods(methods)
     dev = parse_device(device)
     loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
@@ -122,9 +133,14 @@ def run_command(
             limit=limit,
             root=root,
             compile=compile,
+            store=store,
+            store_dtype=store_dtype,
+            overlays=overlays,  # type: ignore[arg-type]
             on_start=on_start,
             on_progress=lambda n: bar.advance(task, n),
         )
+    if store is not None:
+        console.print(f"maps in {store} (xarray.open_zarr; draw overlays with: netloupe render {store})", highlight=False)
     console.print(
         f"{summary.done} explained ({summary.images_per_second:.2f} img/s), {summary.skipped} already done, "
         f"{len(summary.failed)} failed, of {summary.total}; wrote {summary.manifest}",
@@ -137,6 +153,8 @@ def run_command(
     if summary.interrupted:
         console.print(f"interrupted with {summary.pending} images to go; re-run the same command to resume")
         raise typer.Exit(130)
+    if summary.failed:
+        raise typer.Exit(2)
 
 
 def register(app: typer.Typer) -> None:

@@ -169,7 +169,12 @@ class StoreSink:
                 entry["store"] = {"item": int(row), "method": self.methods.index(entry["method"]), "rank": entry["rank"]}
 
     def close(self) -> None:
-        return None
+        """Consolidate the metadata (one read opens the whole store: ``xarray.open_zarr`` asks for it)."""
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zarr notes that consolidated metadata is not in the v3 spec yet
+            _zarr().consolidate_metadata(str(self.path))
 
 
 def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
