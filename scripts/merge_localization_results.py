@@ -18,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from netloupe.runner.localize import LocalizationReport, write_tables
+from netloupe.evaluation.studies.localization import LocalizationReport, write_tables
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ from torch import nn
 
 import netloupe
 from netloupe.io.annotations import read_localization_dataset
-from netloupe.runner.localize import run_localization, write_tables
+from netloupe.evaluation.studies.localization import run_localization, write_tables
 
 SEED = 0
 FOLDS = 5

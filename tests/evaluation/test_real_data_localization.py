@@ -29,7 +29,7 @@ def test_gradcam_beats_random_on_a_few_imagenet_images(shared_data: Path) -> Non
     import torch
 
     import netloupe
-    from netloupe.runner.localize import run_localization
+    from netloupe.evaluation.studies.localization import run_localization
 
     torch.set_num_threads(1)
     ds = read_localization_dataset(shared_data / "imagenet-val-wsol-subset", boxes="boxes_227.csv")

@@ -68,7 +68,9 @@ def test_store_run_resumes_after_a_stop_with_equal_maps(tmp_path: Path) -> None:
         data, tiny_model(), METHODS, tmp_path / "a", top_k=2, batch_size=2, workers=0, store=tmp_path / "a.zarr"
     )
     assert second.skipped == first.done and second.done == 8 - first.done
-    run_dataset(data, tiny_model(), METHODS, tmp_path / "b", top_k=2, batch_size=8, workers=0, store=tmp_path / "b.zarr")
+    run_dataset(
+        data, tiny_model(), METHODS, tmp_path / "b", top_k=2, batch_size=8, workers=0, store=tmp_path / "b.zarr"
+    )
     a, b = xr.open_zarr(tmp_path / "a.zarr"), xr.open_zarr(tmp_path / "b.zarr")
     np.testing.assert_array_equal(a["maps"].values, b["maps"].values)
     np.testing.assert_array_equal(a["class_index"].values, b["class_index"].values)
@@ -85,7 +87,9 @@ def test_render_draws_the_stored_maps_at_each_inputs_size(tmp_path: Path) -> Non
         ident = path.parent.name
         row = ds.sel(item=ident)
         image = Image.open(str(row["source"].values))
-        heat = maps_at_size(torch.from_numpy(row["maps"].values[0, :1].astype(np.float32))[None], (image.height, image.width))
+        heat = maps_at_size(
+            torch.from_numpy(row["maps"].values[0, :1].astype(np.float32))[None], (image.height, image.width)
+        )
         want = np.asarray(overlay(image.convert("RGB"), heat[0, 0].numpy()))
         got = np.asarray(Image.open(path))
         assert got.shape == want.shape

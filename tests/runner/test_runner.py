@@ -210,7 +210,7 @@ def test_labels_and_classes_are_recorded(tmp_path: Path) -> None:
     assert all(p["label"] in CLASSES for im in images for p in im["predictions"])
 
 
-def test_cli_exit_code_is_zero_with_bad_items(
+def test_cli_records_bad_items_writes_the_rest_and_exits_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from netloupe.cli import run as run_cli
@@ -221,8 +221,10 @@ def test_cli_exit_code_is_zero_with_bad_items(
     monkeypatch.setattr(run_cli, "load_cli_model", lambda *a: tiny_model())
     with pytest.raises(SystemExit) as exc:
         main(["run", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--workers", "0", "--device", "cpu"])
-    assert exc.value.code == 0
-    assert "decoding: 0 workers, writing: " in capsys.readouterr().err  # writers: auto
+    assert exc.value.code == 2  # the failure policy: record the bad item, write the rest, exit non-zero at the end
+    err = capsys.readouterr().err
+    assert "decoding: 0 workers, writing: " in err  # writers: auto
+    assert "2 explained" in err and "1 failed" in err and "zbad.png" in err
     assert _manifest(tmp_path / "out")["counts"] == {"items": 3, "done": 2, "failed": 1, "pending": 0}
     with pytest.raises(SystemExit) as exc:
         main(["run", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--methods", "gradkam"])

@@ -44,8 +44,8 @@ def evaluate_command(
     """Is each method faithful to the model, and does it depend on the model at all?"""
     import torch
 
+    from ..evaluation.studies.faithfulness import run_evaluation, write_evaluation
     from ..io.annotations import read_localization_dataset
-    from ..runner.evaluate import run_evaluation, write_evaluation
 
     if threads is not None:
         torch.set_num_threads(threads)

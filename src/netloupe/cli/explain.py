@@ -37,7 +37,13 @@ def explain_command(
     method: Annotated[str, typer.Option("--method", "--methods", help="Comma-separated CAM methods.")] = "gradcam",
     top_k: Annotated[
         int | None,
-        typer.Option("--top-k", "-k", min=1, help="Explain the k most probable classes.", show_default="3, or all of a smaller model's classes"),
+        typer.Option(
+            "--top-k",
+            "-k",
+            min=1,
+            help="Explain the k most probable classes.",
+            show_default="3, or all of a smaller model's classes",
+        ),
     ] = None,
     target: Annotated[str | None, typer.Option("--target", help="Explain this class (index or name).")] = None,
     layer: Annotated[str | None, typer.Option("--layer", help="Target layer name (default: automatic).")] = None,

@@ -21,7 +21,7 @@ def parse_eval_methods(text: str) -> list[str]:
     """CAM registry names plus the evaluation baselines (backprop, center, random, sobel)."""
     from ..cam.registry import get_method
     from ..errors import InputError
-    from ..runner.localize import BASELINES
+    from ..evaluation.studies.localization import BASELINES
 
     names = [t for t in (s.strip() for s in text.split(",")) if t]
     if not names:
@@ -57,8 +57,8 @@ def localize_command(
     MaxBoxAccV2, pointing game (and PxAP, PIoU, energy inside masks)."""
     import torch
 
+    from ..evaluation.studies.localization import run_localization, write_tables
     from ..io.annotations import read_localization_dataset
-    from ..runner.localize import run_localization, write_tables
 
     if threads is not None:
         torch.set_num_threads(threads)

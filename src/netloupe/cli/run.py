@@ -140,7 +140,9 @@ def run_command(
             on_progress=lambda n: bar.advance(task, n),
         )
     if store is not None:
-        console.print(f"maps in {store} (xarray.open_zarr; draw overlays with: netloupe render {store})", highlight=False)
+        console.print(
+            f"maps in {store} (xarray.open_zarr; draw overlays with: netloupe render {store})", highlight=False
+        )
     console.print(
         f"{summary.done} explained ({summary.images_per_second:.2f} img/s), {summary.skipped} already done, "
         f"{len(summary.failed)} failed, of {summary.total}; wrote {summary.manifest}",

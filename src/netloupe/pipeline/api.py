@@ -75,7 +75,9 @@ def explain_files(
     entries = list(zip(paths, file_ids(paths), strict=True))
     try:
         core = ExplainCore(request)
-        return run_batches(core, _chunks(entries, reader, request.batch_size), sinks, on_progress=on_progress, stop=stop)
+        return run_batches(
+            core, _chunks(entries, reader, request.batch_size), sinks, on_progress=on_progress, stop=stop
+        )
     finally:
         for sink in sinks:
             sink.close()
@@ -177,10 +179,9 @@ def explain_images(
         loaded, methods, top_k=top_k, target=target, layer=layer, device=device, batch_size=batch_size
     )
     memory = MemorySink()
-    if all(isinstance(s, Image.Image) for s in sources):
-        items: list[Item | ItemFailure] = [
-            image_item(im, f"image{i}", loaded.preprocess) for i, im in enumerate(sources)  # type: ignore[arg-type]
-        ]
+    pictures = [s for s in sources if isinstance(s, Image.Image)]
+    if len(pictures) == len(sources):
+        items: list[Item | ItemFailure] = [image_item(im, f"image{i}", loaded.preprocess) for i, im in enumerate(pictures)]
         core = ExplainCore(request)
         batches = (items[i : i + batch_size] for i in range(0, len(items), batch_size))
         stats = run_batches(core, batches, [memory], on_progress=on_progress)
@@ -188,5 +189,5 @@ def explain_images(
         paths = [s if not isinstance(s, Image.Image) else "" for s in sources]
         if any(not p for p in paths):
             raise TypeError("sources: give either paths or PIL images, not a mix")
-        stats = explain_files(paths, request, [memory], on_progress=on_progress)  # type: ignore[arg-type]
+        stats = explain_files(paths, request, [memory], on_progress=on_progress)
     return ExplainRun(request, memory.results, stats.layers, stats.failed)

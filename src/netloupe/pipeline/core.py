@@ -113,7 +113,9 @@ class ExplainCore:
             for r, item in enumerate(items)
         ]
 
-    def explain_isolated(self, items: Sequence[Item], first: bool = False) -> tuple[list[ItemResult], list[ItemFailure]]:
+    def explain_isolated(
+        self, items: Sequence[Item], first: bool = False
+    ) -> tuple[list[ItemResult], list[ItemFailure]]:
         """:meth:`explain`, isolating an item that makes the batch fail.
 
         When the batch fails, its items are retried one by one and those that still fail become

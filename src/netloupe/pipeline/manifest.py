@@ -89,7 +89,12 @@ def build_manifest(
         "target": None if target is None else str(target),
         **(dict(extra) if extra else {}),
         "complete": pending == 0,
-        "counts": {"items": len(items) + len(failed) + pending, "done": len(items), "failed": len(failed), "pending": pending},
+        "counts": {
+            "items": len(items) + len(failed) + pending,
+            "done": len(items),
+            "failed": len(failed),
+            "pending": pending,
+        },
         "items": items,
         "failed": failed,
     }

@@ -12,14 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..cam.engine import maps_at_size
 from ..errors import InputError
-from ..io.atomic import atomic_write
 from ..io.images import read_image
 from ..viz.overlay import overlay_batch
-from .sinks.folder import label_slug
+from .sinks.folder import label_slug, write_png
 from .sinks.store import open_store
 
 __all__ = ["render_store"]
@@ -51,7 +49,10 @@ def render_store(
     if ids:
         missing = [i for i in ids if i not in rows_by_id]
         if missing:
-            raise InputError(f"ids: {missing[0]!r} is not in the store" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+            raise InputError(
+                f"ids: {missing[0]!r} is not in the store"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            )
         rows = [rows_by_id[i] for i in ids if done[rows_by_id[i]]]
     else:
         rows = [i for i in range(len(all_ids)) if done[i]]
@@ -74,7 +75,7 @@ def render_store(
             pictures = overlay_batch(rgb[None], resized)[0].numpy()
             for k, picture in enumerate(pictures):
                 path = folder / f"{m}_top{k + 1}_{label_slug(str(labels[row, k]))}.png"
-                atomic_write(path, lambda p, a=picture: Image.fromarray(a).save(p, format="PNG"))
+                write_png(path, picture)
                 written.append(path)
         if on_progress is not None:
             on_progress(1)

@@ -8,7 +8,7 @@ fast with one clear line instead of once per item.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -52,7 +52,7 @@ class ExplainRequest:
     top_k: int = DEFAULT_TOP_K
     target: TargetSpec = None
     layer: LayersSpec = None
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     batch_size: int = 8
     grid: Grid = "item"
     overlays: bool = True

@@ -94,7 +94,9 @@ def medical_item(
         image = extract_slice(image, 0 if image.meta.get("format") == "dicom" else 2)
     grey = (np.clip(np.nan_to_num(image.display), 0, 1) * 255).round().astype(np.uint8)
     pil = Image.fromarray(grey if grey.ndim == 2 else np.ascontiguousarray(grey[..., :3]))
-    meta = {k: image.meta[k] for k in ("window", "slice_axis", "slice_index", "frame", "volume") if k in image.meta}
+    meta: dict[str, Any] = {
+        k: image.meta[k] for k in ("window", "slice_axis", "slice_index", "frame", "volume") if k in image.meta
+    }
     return Item(id=id, source=source, tensor=preprocess(pil), display=_rgb(pil), medical=image, label=label, meta=meta)
 
 

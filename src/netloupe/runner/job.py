@@ -113,7 +113,9 @@ def _local(
     from .resources import default_decode_workers
 
     core = ExplainCore(request)
-    return run_local(core, todo, reader, sinks, default_decode_workers() if workers is None else workers, on_progress, stop)
+    return run_local(
+        core, todo, reader, sinks, default_decode_workers() if workers is None else workers, on_progress, stop
+    )
 
 
 def _backend(name: Engine) -> Backend:
@@ -127,7 +129,7 @@ def _backend(name: Engine) -> Backend:
 def _store_sink(store: PathLikeStr, request: ExplainRequest, items: Sequence[DatasetItem], dtype: str) -> Sink:
     from ..pipeline.sinks.store import StoreSink
 
-    return StoreSink(store, request, [it.id for it in items], dtype=dtype)
+    return StoreSink(Path(store), request, [it.id for it in items], dtype=dtype)
 
 
 def run_dataset(

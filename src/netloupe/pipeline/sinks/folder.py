@@ -20,7 +20,7 @@ from ...io.atomic import PART_SUFFIX, atomic_write
 from ..items import ItemResult, one_line
 from ..manifest import Record
 
-__all__ = ["FolderSink", "OverlayPolicy", "label_slug"]
+__all__ = ["FolderSink", "OverlayPolicy", "files_present", "label_slug", "write_png"]
 
 OverlayPolicy = Literal["all", "none"]
 
@@ -89,7 +89,7 @@ class FolderSink:
                 if draw:
                     name = f"{method}_top{k + 1}_{label_slug(label)}.png"
                     picture = res.overlays[method][k] if method in res.overlays else _overlay(res, maps[k])
-                    atomic_write(folder / name, lambda p, a=picture: Image.fromarray(a).save(p, format="PNG"))
+                    write_png(folder / name, picture)
                     entry["overlay"] = f"{res.id}/{name}"
                 if self.arrays:
                     entry.update(array=f"{res.id}/maps.npz", array_key=method, array_index=k)
@@ -104,6 +104,10 @@ class FolderSink:
             record["topk_figures"] = {m: f"{res.id}/topk_{m}.png" for m in res.maps}
             for method in res.maps:
                 _save_topk_figure(res, method, folder / f"topk_{method}.png")
+
+
+def write_png(path: Path, pixels: np.ndarray) -> None:
+    atomic_write(path, lambda p: Image.fromarray(pixels).save(p, format="PNG"))
 
 
 def _overlay(res: ItemResult, heat: np.ndarray) -> np.ndarray:

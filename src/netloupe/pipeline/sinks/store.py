@@ -65,7 +65,9 @@ class StoreSink:
         dtype: ``"float16"`` or ``"float32"`` maps.
     """
 
-    def __init__(self, path: str | Path, request: ExplainRequest, item_ids: Sequence[str], dtype: str = "float16") -> None:
+    def __init__(
+        self, path: str | Path, request: ExplainRequest, item_ids: Sequence[str], dtype: str = "float16"
+    ) -> None:
         if request.grid != "input":
             raise InputError("store: maps go to a store at the model's input grid; build the request with grid='input'")
         size = request.loaded.preprocess.size
@@ -80,7 +82,7 @@ class StoreSink:
             self.group = open_store(self.path, mode="r+")
             self._check_same(item_ids)
         else:
-            self.group = self._create(zarr, request, list(item_ids), tuple(size), dtype)
+            self.group = self._create(zarr, request, list(item_ids), (int(size[0]), int(size[1])), dtype)
         self.done = np.asarray(self.group["done"][:], dtype=bool)
 
     # -- creation / resume ---------------------------------------------------------------------------
@@ -104,10 +106,10 @@ class StoreSink:
             }
         )
 
-        def array(name: str, shape: tuple[int, ...], dt: Any, dims: list[str], chunks: tuple[int, ...], fill: Any) -> Any:
-            return group.create_array(
-                name, shape=shape, chunks=chunks, dtype=dt, dimension_names=dims, fill_value=fill
-            )
+        def array(
+            name: str, shape: tuple[int, ...], dt: Any, dims: list[str], chunks: tuple[int, ...], fill: Any
+        ) -> Any:
+            return group.create_array(name, shape=shape, chunks=chunks, dtype=dt, dimension_names=dims, fill_value=fill)
 
         array("maps", (n, m, k, *size), dtype, ["item", "method", "rank", "y", "x"], (chunk, 1, k, *size), 0)
         array("item", (n,), str, ["item"], (max(1, n),), "")[:] = np.asarray(ids, dtype=object)
@@ -166,7 +168,11 @@ class StoreSink:
             record = records[r.id]
             record["store_row"] = int(row)
             for entry in record["maps"]:
-                entry["store"] = {"item": int(row), "method": self.methods.index(entry["method"]), "rank": entry["rank"]}
+                entry["store"] = {
+                    "item": int(row),
+                    "method": self.methods.index(entry["method"]),
+                    "rank": entry["rank"],
+                }
 
     def close(self) -> None:
         """Consolidate the metadata (one read opens the whole store: ``xarray.open_zarr`` asks for it)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,16 +19,17 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..errors import InputError
-from ..evaluation.faithfulness import auc, average_drop_increase, deletion_curve, insertion_curve, road
-from ..evaluation.sanity import cascading_randomization, independent_randomization
-from ..io.annotations import LocalizationItem
-from ..models.zoo import LoadedModel
-from .localize import _atomic_write, _load_batch, _maps_for, _markdown, _validate_methods
+from ...errors import InputError
+from ...io.annotations import LocalizationItem
+from ...io.atomic import atomic_write
+from ...models.zoo import LoadedModel
+from ..faithfulness import auc, average_drop_increase, deletion_curve, insertion_curve, road
+from ..sanity import cascading_randomization, independent_randomization
+from . import StageProgress
+from .localization import _load_batch, _maps_for, _markdown, _validate_methods
 
 __all__ = ["EvaluationReport", "default_randomization_groups", "run_evaluation", "write_evaluation"]
 
-ProgressFn = Callable[[str, int, int], None]
 
 
 def default_randomization_groups(model: nn.Module) -> list[str]:
@@ -71,7 +72,7 @@ def run_evaluation(
     sanity_layers: Sequence[str] | None = None,
     device: str | torch.device = "cpu",
     seed: int = 0,
-    progress: ProgressFn | None = None,
+    progress: StageProgress | None = None,
 ) -> EvaluationReport:
     """Faithfulness metrics over ``items`` and sanity checks on the first ``sanity_images`` of them.
 
@@ -202,7 +203,7 @@ def _plot(report: EvaluationReport, out_dir: Path) -> list[Path]:
         ax.legend(fontsize=7)
     fig.tight_layout()
     path = out_dir / "deletion_insertion.png"
-    _atomic_write(path, lambda p: fig.savefig(p, dpi=90, format="png"))
+    atomic_write(path, lambda p: fig.savefig(p, dpi=90, format="png"))
     plt.close(fig)
     paths.append(path)
     if report.sanity:
@@ -218,7 +219,7 @@ def _plot(report: EvaluationReport, out_dir: Path) -> list[Path]:
         axes[0].legend(fontsize=7)
         fig.tight_layout()
         path = out_dir / "sanity_randomization.png"
-        _atomic_write(path, lambda p: fig.savefig(p, dpi=90, format="png"))
+        atomic_write(path, lambda p: fig.savefig(p, dpi=90, format="png"))
         plt.close(fig)
         paths.append(path)
     return paths
@@ -268,14 +269,14 @@ def write_evaluation(report: EvaluationReport, out_dir: Path, meta: Mapping[str,
         )
     paths = []
     target = out_dir / "evaluation.md"
-    _atomic_write(target, lambda p: Path(p).write_text("".join(md)))
+    atomic_write(target, lambda p: Path(p).write_text("".join(md)))
     paths.append(target)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
     target = out_dir / "evaluation.csv"
-    _atomic_write(target, lambda p: Path(p).write_text(buf.getvalue()))
+    atomic_write(target, lambda p: Path(p).write_text(buf.getvalue()))
     paths.append(target)
     payload = {
         "meta": dict(meta or {}),
@@ -286,6 +287,6 @@ def write_evaluation(report: EvaluationReport, out_dir: Path, meta: Mapping[str,
         "seconds": report.seconds,
     }
     target = out_dir / "evaluation.json"
-    _atomic_write(target, lambda p: Path(p).write_text(json.dumps(payload, indent=2) + "\n"))
+    atomic_write(target, lambda p: Path(p).write_text(json.dumps(payload, indent=2) + "\n"))
     paths.append(target)
     return paths + _plot(report, out_dir)

@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 from torch import nn
 
+from netloupe.evaluation.studies.localization import run_localization, write_tables
 from netloupe.io.annotations import read_localization_dataset
 from netloupe.models.preprocess import ImagePreprocess
 from netloupe.models.zoo import LoadedModel
-from netloupe.runner.localize import run_localization, write_tables
 
 
 def tiny_model() -> nn.Module:

@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
+from netloupe.evaluation.studies.faithfulness import default_randomization_groups, run_evaluation, write_evaluation
 from netloupe.io.annotations import read_localization_dataset
 from netloupe.models.preprocess import ImagePreprocess
 from netloupe.models.zoo import LoadedModel
-from netloupe.runner.evaluate import default_randomization_groups, run_evaluation, write_evaluation
 
-from .test_localize_runner import make_dataset, register_tiny, tiny_model
+from tests.evaluation.test_localization_study import make_dataset, register_tiny, tiny_model
 
 
 def test_default_groups_split_block_containers() -> None:

@@ -15,11 +15,9 @@ Besides the registered CAM methods (``netloupe.available_methods()``) four basel
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -30,13 +28,15 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from ..errors import InputError, UnknownMethod, did_you_mean
-from ..evaluation.baselines import center_gaussian_maps, gradient_maps, random_maps, sobel_maps
-from ..evaluation.boxes import boxes_from_maps, mask_to_box
-from ..evaluation.localization import LocalizationAccumulator, MaxBoxAccumulator, PointingGameAccumulator
-from ..evaluation.masks import MaskAccumulator
-from ..io.annotations import LocalizationItem, load_mask
-from ..models.zoo import LoadedModel
+from ...errors import InputError, UnknownMethod, did_you_mean
+from ...io.annotations import LocalizationItem, load_mask
+from ...io.atomic import atomic_write
+from ...models.zoo import LoadedModel
+from ..baselines import center_gaussian_maps, gradient_maps, random_maps, sobel_maps
+from ..boxes import boxes_from_maps, mask_to_box
+from ..localization import LocalizationAccumulator, MaxBoxAccumulator, PointingGameAccumulator
+from ..masks import MaskAccumulator
+from . import StageProgress
 
 __all__ = [
     "BASELINES",
@@ -49,7 +49,6 @@ __all__ = [
 BASELINES = ("backprop", "center", "random", "sobel")
 DEFAULT_SCORECAM_SUBSET = 100
 _EXPENSIVE = ("scorecam", "ablationcam")  # one forward pass per channel: subset only
-ProgressFn = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -187,7 +186,7 @@ def run_localization(
     seed: int = 0,
     example_dir: Path | None = None,
     n_examples: int = 4,
-    progress: ProgressFn | None = None,
+    progress: StageProgress | None = None,
 ) -> LocalizationReport:
     """Explain every item for its label with every method and compute localization metrics.
 
@@ -352,20 +351,9 @@ def _draw_examples(
     fig.tight_layout()
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "examples.png"
-    _atomic_write(path, lambda p: fig.savefig(p, dpi=72, format="png"))
+    atomic_write(path, lambda p: fig.savefig(p, dpi=72, format="png"))
     plt.close(fig)
     return path
-
-
-def _atomic_write(path: Path, write: Callable[[str], Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _BOX_COLUMNS = [
@@ -452,7 +440,7 @@ def write_tables(
         md.append(f"\nSkipped: {len(report.skipped)} item(s) (listed in {stem}.json).\n")
     paths = []
     target = out_dir / f"{stem}.md"
-    _atomic_write(target, lambda p: Path(p).write_text("".join(md)))
+    atomic_write(target, lambda p: Path(p).write_text("".join(md)))
     paths.append(target)
     buf = io.StringIO()
     all_rows = [{"table": "all", **r} for r in full_rows] + [{"table": "subset", **r} for r in sub_rows]
@@ -461,7 +449,7 @@ def write_tables(
     writer.writeheader()
     writer.writerows(all_rows)
     target = out_dir / f"{stem}.csv"
-    _atomic_write(target, lambda p: Path(p).write_text(buf.getvalue()))
+    atomic_write(target, lambda p: Path(p).write_text(buf.getvalue()))
     paths.append(target)
     payload = {
         "meta": dict(meta or {}),
@@ -473,6 +461,6 @@ def write_tables(
         "skipped": report.skipped,
     }
     target = out_dir / f"{stem}.json"
-    _atomic_write(target, lambda p: Path(p).write_text(json.dumps(payload, indent=2) + "\n"))
+    atomic_write(target, lambda p: Path(p).write_text(json.dumps(payload, indent=2) + "\n"))
     paths.append(target)
     return paths
