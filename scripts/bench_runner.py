@@ -65,7 +65,7 @@ def agreement(base_out: Path, run_out: Path, n: int = 50) -> dict[str, float]:
     """Pearson correlation and top-1 agreement between the two tools' maps on the first ``n`` images."""
     manifest = json.loads((run_out / "manifest.json").read_text())
     rs = []
-    for im in manifest["images"][:n]:
+    for im in manifest["items"][:n]:
         with np.load(run_out / im["maps"][0]["array"]) as z:
             ours = z["gradcam"][0].ravel()
         theirs = np.load(base_out / f"{Path(im['source']).stem}.npy").ravel()

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from netloupe.errors import InputError
-from netloupe.io.medical import read_medical, resize_map, save_medical_explanation, to_model_input
+from netloupe.io.medical import read_medical, resize_map, to_model_input
+from netloupe.io.nifti import write_nifti_map
+from netloupe.viz.medical import save_montage
 
 nib = pytest.importorskip("nibabel")
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -22,14 +24,14 @@ def test_anatomical_geometry_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(image.affine, ref.affine)
     assert image.meta["orientation"] == "LAS"
     heat = np.random.default_rng(0).random((8, 8, 8)).astype(np.float32)  # a map on a model's coarse grid
-    written = save_medical_explanation(image, heat, tmp_path, "anat")
-    back = nib.load(written["nifti"])
+    grid = resize_map(heat, image.shape)
+    back = nib.load(write_nifti_map(grid, image, tmp_path / "anat.nii.gz"))
     assert back.shape == ref.shape
     np.testing.assert_allclose(back.affine, ref.affine, atol=1e-5)
     np.testing.assert_allclose(back.header.get_zooms(), (2.0, 2.0, 2.0), atol=1e-6)
     np.testing.assert_allclose(np.asarray(back.dataobj), resize_map(heat, image.shape), atol=1e-6)
     assert int(back.header["sform_code"]) == 2
-    assert Path(written["montage"]).stat().st_size > 1000
+    assert save_montage(image.display, grid, tmp_path / "anat_montage.png").stat().st_size > 1000
     assert not list(tmp_path.glob("*.part*"))
 
 
@@ -65,16 +67,11 @@ def test_2d_dicom_written_as_one_slice_nifti(tmp_path: Path) -> None:
     image = read_medical(DATA / "MR_small.dcm")
     heat = np.zeros((64, 64), dtype=np.float32)
     heat[10, 20] = 1.0
-    written = save_medical_explanation(image, heat, tmp_path, "mr")
-    back = nib.load(written["nifti"])
+    back = nib.load(write_nifti_map(heat, image, tmp_path / "mr.nii.gz"))
     assert back.shape == (64, 64, 1)
     np.testing.assert_allclose(back.affine, image.affine, atol=1e-5)
-    assert np.load(written["map"])[10, 20] == 1.0
-    import json
-
-    manifest = json.loads(Path(written["manifest"]).read_text())
-    assert manifest["spacing_mm"] == pytest.approx([0.3125, 0.3125])
-    assert manifest["shape"] == [64, 64]
+    assert np.asarray(back.dataobj)[10, 20, 0] == 1.0
+    assert back.header.get_zooms()[:2] == pytest.approx((0.3125, 0.3125))
 
 
 def test_truncated_files_give_one_message(tmp_path: Path) -> None:
