@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 from ..pipeline.run import StopFlag
+from .backend import Backend, BackendJob
 from .items import DatasetItem, discover_items
-from .job import Backend, RunSummary, run_dataset
+from .job import RunSummary, run_dataset
 
-__all__ = ["Backend", "DatasetItem", "RunSummary", "StopFlag", "discover_items", "run_dataset"]
+__all__ = ["Backend", "BackendJob", "DatasetItem", "RunSummary", "StopFlag", "discover_items", "run_dataset"]

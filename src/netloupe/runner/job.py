@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import torch
 
@@ -28,11 +28,12 @@ from ..pipeline.run import JobStats, StopFlag
 from ..pipeline.sinks import FolderSink, NiftiSink, Sink, files_present
 from ..pipeline.sinks.folder import OverlayPolicy
 from ..pipeline.sources import MedicalOptions, Reader
+from .backend import Backend, BackendJob
 from .items import DatasetItem, discover_items
 from .journal import JOURNAL_NAME, JobConfig, Journal, JournalSink, check_config
 from .resources import resolve_parallelism
 
-__all__ = ["Backend", "RunSummary", "StopFlag", "run_dataset"]
+__all__ = ["Backend", "BackendJob", "RunSummary", "StopFlag", "run_dataset"]
 
 Engine = Literal["local", "ray"]
 
@@ -78,52 +79,14 @@ def _graceful_signals(stop: StopFlag) -> Iterator[None]:
             signal.signal(s, h)
 
 
-class Backend(Protocol):
-    """How a run's items are computed: the local DataLoader pipeline or Ray Data actors.
-
-    A backend explains ``todo`` as ``request`` says, hands every batch to ``sinks`` in order (the
-    journal last) and returns the statistics; it stops after the batch in flight when ``stop`` is set.
-    """
-
-    def __call__(
-        self,
-        request: ExplainRequest,
-        todo: Sequence[DatasetItem],
-        reader: Reader,
-        sinks: Sequence[Sink],
-        workers: int | None,
-        writers: int,
-        on_progress: Callable[[int], None] | None,
-        stop: StopFlag,
-    ) -> JobStats: ...
-
-
-def _local(
-    request: ExplainRequest,
-    todo: Sequence[DatasetItem],
-    reader: Reader,
-    sinks: Sequence[Sink],
-    workers: int | None,
-    writers: int,
-    on_progress: Callable[[int], None] | None,
-    stop: StopFlag,
-) -> JobStats:
-    from ..pipeline.core import ExplainCore
-    from .local import run_local
-    from .resources import default_decode_workers
-
-    core = ExplainCore(request)
-    return run_local(
-        core, todo, reader, sinks, default_decode_workers() if workers is None else workers, on_progress, stop
-    )
-
-
 def _backend(name: Engine) -> Backend:
     if name == "ray":
         from .ray_engine import run_ray
 
         return run_ray
-    return _local
+    from .local import run_local
+
+    return run_local
 
 
 def _store_sink(store: PathLikeStr, request: ExplainRequest, items: Sequence[DatasetItem], dtype: str) -> Sink:
@@ -237,7 +200,8 @@ def run_dataset(
     try:
         with _graceful_signals(stop):
             if todo:
-                stats = _backend(engine)(request, todo, reader, sinks, workers, writers, on_progress, stop)
+                job = BackendJob(request, todo, reader, sinks, workers, writers, on_progress, stop)
+                stats = _backend(engine)(job)
                 layers = stats.layers
     finally:  # also after a crash or a second Ctrl-C: the manifest lists what the journal holds
         for sink in sinks:

@@ -8,17 +8,15 @@ encode and write its files and journal its records.
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
 
 import torch
 from torch.utils.data import DataLoader
 
 from ..pipeline.core import ExplainCore
-from ..pipeline.run import JobStats, OnProgress, StopFlag, run_batches
-from ..pipeline.sinks.base import Sink
-from ..pipeline.sources import Reader
+from ..pipeline.run import JobStats, run_batches
+from .backend import BackendJob
 from .data import ItemDataset, collate_items
-from .items import DatasetItem
+from .resources import default_decode_workers
 
 __all__ = ["run_local"]
 
@@ -29,19 +27,13 @@ def _quiet_worker(_worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def run_local(
-    core: ExplainCore,
-    todo: Sequence[DatasetItem],
-    reader: Reader,
-    sinks: Sequence[Sink],
-    workers: int,
-    on_progress: OnProgress | None,
-    stop: StopFlag,
-) -> JobStats:
-    """Explain ``todo`` with ``workers`` decoding processes (0: decode in this process)."""
+def run_local(job: BackendJob) -> JobStats:
+    """Explain ``job.todo`` with ``job.workers`` decoding processes (None: auto; 0: in this process)."""
+    core = ExplainCore(job.request)
+    workers = default_decode_workers() if job.workers is None else job.workers
     loader = DataLoader(
-        ItemDataset(todo, reader),
-        batch_size=core.request.batch_size,
+        ItemDataset(job.todo, job.reader),
+        batch_size=job.request.batch_size,
         shuffle=False,
         num_workers=workers,
         collate_fn=collate_items,
@@ -50,6 +42,6 @@ def run_local(
         worker_init_fn=_quiet_worker if workers > 0 else None,
     )
     try:
-        return run_batches(core, loader, sinks, on_progress=on_progress, stop=stop)
+        return run_batches(core, loader, job.sinks, on_progress=job.on_progress, stop=job.stop)
     finally:
         del loader

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,9 @@ from ..errors import InputError, NetloupeError
 from ..pipeline.core import ExplainCore
 from ..pipeline.items import Item, ItemFailure
 from ..pipeline.request import ExplainRequest
-from ..pipeline.run import Computed, JobStats, StopFlag, write_batches
-from ..pipeline.sinks.base import Sink
+from ..pipeline.run import Computed, JobStats, write_batches
 from ..pipeline.sources import Reader, decode
-from .items import DatasetItem
+from .backend import BackendJob
 from .resources import default_ray_actors
 
 __all__ = ["ExplainActor", "run_ray"]
@@ -76,21 +75,12 @@ def _worker_env() -> dict[str, Any]:
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}
 
 
-def run_ray(
-    request: ExplainRequest,
-    todo: Sequence[DatasetItem],
-    reader: Reader,
-    sinks: Sequence[Sink],
-    workers: int | None,
-    writers: int,
-    on_progress: Callable[[int], None] | None,
-    stop: StopFlag,
-) -> JobStats:
-    """Explain ``todo`` on Ray Data (connecting to a running cluster when ``ray.init`` was called first).
+def run_ray(job: BackendJob) -> JobStats:
+    """Explain ``job.todo`` on Ray Data (connecting to a running cluster when ``ray.init`` was called first).
 
-    ``workers`` is the number of actors (``None``: :func:`default_ray_actors`, one per GPU, else from
+    ``job.workers`` is the number of actors (``None``: :func:`default_ray_actors`, one per GPU, else from
     the cluster's CPUs, at least 1; ``0``: one per GPU, else 2); each asks for one GPU when the cluster
-    has GPUs. ``writers`` threads decode in each actor. The request's device is ignored: actors use
+    has GPUs. ``job.writers`` threads decode in each actor. The request's device is ignored: actors use
     the GPU Ray assigns them, else the CPU.
     """
     try:
@@ -103,6 +93,8 @@ def run_ray(
         # A cluster only when asked for (RAY_ADDRESS, or ray.init(...) called first); else a private local one.
         address = os.environ.get("RAY_ADDRESS") or "local"
         ray.init(address=address, runtime_env=_worker_env(), include_dashboard=False, log_to_driver=False)
+    request, todo, stop = job.request, job.todo, job.stop
+    workers, writers = job.workers, job.writers
     layers: list[str] = []
     try:
         ctx = ray.data.DataContext.get_current()
@@ -120,7 +112,7 @@ def run_ray(
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_gpus=1 if gpus else 0,
             num_cpus=1,
-            fn_constructor_kwargs={"request": ray.put(request), "reader": reader, "threads": writers},
+            fn_constructor_kwargs={"request": ray.put(request), "reader": job.reader, "threads": writers},
         )
 
         def batches() -> Iterator[Computed]:
@@ -140,7 +132,7 @@ def run_ray(
                     raise
                 raise cause from exc
 
-        stats = write_batches(batches(), sinks, on_progress=on_progress, stop=stop)
+        stats = write_batches(batches(), job.sinks, on_progress=job.on_progress, stop=stop)
         stats.layers = list(layers)
         return stats
     finally:
