@@ -114,7 +114,7 @@ def input_category(item: object) -> InputCategory:
     if isinstance(item, str) and not Path(item).suffix and not Path(item).exists():
         key = item.lower()
         if key in INPUT_CATEGORIES:
-            return key  # type: ignore[return-value]
+            return key
         if key in ("dicom", "nifti", "nifti-gz", "ct", "mr", "medical"):
             return "scan"
         if key in _PHOTO_KINDS or key == "sample":
