@@ -73,11 +73,14 @@ def test_mismatch_warning_names_the_input_the_model_and_a_way_out() -> None:
     rng = np.random.default_rng(1)
     cat = Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8))
     assert input_mismatch_warning(PHOTO_MODEL, cat) is None
-    assert input_mismatch_warning(GREY_MODEL, "scan") is None
+    assert input_mismatch_warning(GREY_MODEL, "DX") is None  # a DICOM chest X-ray
+    assert input_mismatch_warning(GREY_MODEL, "scan") is not None  # a CT slice: not what it was trained on
     assert input_mismatch_warning(GREY_MODEL, cat.convert("L")) is None
     ct = input_mismatch_warning(PHOTO_MODEL, DATA / "CT_small.dcm")
     assert ct is not None
-    assert "DICOM/NIfTI scan" in ct and "photo-net" in ct and "colour photographs" in ct and "medical model" in ct
+    assert "DICOM/NIfTI scan" in ct and "photo-net" in ct and "colour photographs" in ct and "CT/MR" in ct
+    xray = input_mismatch_warning(GREY_MODEL, Image.fromarray(np.zeros((8, 8, 3), np.uint8)))
+    assert xray is None  # a black RGB file is grey
     photo = input_mismatch_warning(GREY_MODEL, cat)
     assert photo is not None
     assert "colour photograph" in photo and "grey-scale medical images" in photo and "c0, c1" in photo
@@ -92,4 +95,5 @@ def test_real_zoo_models_warn_both_ways() -> None:
     pneumonia = load_model("pneumonia-cnn")
     assert default_top_k(pneumonia) == 2
     assert input_mismatch_warning(pneumonia, "photo") is not None
-    assert input_mismatch_warning(pneumonia, DATA / "CT_small.dcm") is None
+    ct = input_mismatch_warning(pneumonia, DATA / "CT_small.dcm")
+    assert ct is not None and "ships none for CT/MR" in ct

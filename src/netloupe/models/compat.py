@@ -8,7 +8,8 @@ Input categories (what :func:`input_category` returns):
 
 * ``"photo"``: a colour image (at least one pixel whose channels differ);
 * ``"grey"``: a single-channel image, or a colour file whose channels are all equal (a grey PNG, an X-ray);
-* ``"scan"``: a DICOM or NIfTI file (CT, MR, X-ray from a scanner; windowed to grey for the model).
+* ``"scan"``: a CT/MR DICOM or a NIfTI volume (a DICOM projection X-ray or ultrasound, modality CR, DX,
+  MG, US or XA, is ``"grey"``: it is the kind of image the grey medical models were trained on).
 
 A model's domain comes from its preprocessing (3 channels: photographs; 1 channel: grey images) and,
 for zoo models, from their tags (``"medical"``).
@@ -26,6 +27,7 @@ from ..errors import InputError
 from .zoo import LoadedModel
 
 __all__ = [
+    "GREY_MODALITIES",
     "INPUT_CATEGORIES",
     "InputCategory",
     "ModelDomain",
@@ -50,8 +52,11 @@ _CATEGORY_TEXT: dict[str, str] = {
     "scan": "a DICOM/NIfTI scan",
 }
 #: Which input categories a model of each domain reads. A grey photo is still a photo to an ImageNet
-#: model (it sees three equal channels); a grey model reads grey images and scans windowed to grey.
-_ACCEPTS: dict[str, tuple[InputCategory, ...]] = {"photo": ("photo", "grey"), "grey": ("grey", "scan")}
+#: model (it sees three equal channels); a grey model reads grey images (X-rays, ultrasound). No shipped
+#: model was trained on CT/MR slices, so ``"scan"`` is read by none of them.
+_ACCEPTS: dict[str, tuple[InputCategory, ...]] = {"photo": ("photo", "grey"), "grey": ("grey",)}
+#: DICOM modalities whose images are single projections or ultrasound frames (read as "grey").
+GREY_MODALITIES = frozenset({"CR", "DX", "MG", "US", "XA", "RF", "IO", "PX"})
 _DOMAIN_TEXT: dict[str, str] = {
     "photo": "colour photographs",
     "grey": "grey-scale medical images",
@@ -117,13 +122,15 @@ def input_category(item: object) -> InputCategory:
             return key
         if key in ("dicom", "nifti", "nifti-gz", "ct", "mr", "medical"):
             return "scan"
+        if key.upper() in GREY_MODALITIES:
+            return "grey"
         if key in _PHOTO_KINDS or key == "sample":
             return "photo"
         raise InputError(f"input: expected photo, grey, scan, an upload kind, a path or an image, got {item!r}")
     if isinstance(item, (str, Path)):
         path = Path(item)
         if path.name.lower().endswith(_MEDICAL_SUFFIXES):
-            return "scan"
+            return "grey" if _dicom_modality(path) in GREY_MODALITIES else "scan"
         if not path.is_file():
             raise FileNotFoundError(2, "No such file or directory", str(path))
         try:
@@ -138,6 +145,18 @@ def input_category(item: object) -> InputCategory:
     if isinstance(item, np.ndarray):
         return _array_category(item)
     raise InputError(f"input: cannot tell the kind of a {type(item).__name__}")
+
+
+def _dicom_modality(path: Path) -> str | None:
+    """The DICOM Modality tag (None for NIfTI, unreadable files or without pydicom)."""
+    if not path.name.lower().endswith((".dcm", ".dicom", ".ima")):
+        return None
+    try:
+        import pydicom
+
+        return str(pydicom.dcmread(path, stop_before_pixels=True, force=True).get("Modality", "")).upper() or None
+    except Exception:  # pydicom missing or a broken header: the caller falls back to "scan"
+        return None
 
 
 def _image_category(image: Image.Image) -> InputCategory:
@@ -173,11 +192,12 @@ def input_mismatch_warning(loaded: LoadedModel, kind_or_image: object) -> str | 
     domain = domain_of(loaded)
     if category in accepted_categories(domain):
         return None
-    suggestion = (
-        "a medical model (netloupe models lists them, e.g. pneumonia-cnn for chest X-rays)"
-        if domain == "photo"
-        else "a model trained on photographs (the default, efficientnet-lite0)"
-    )
+    if category == "scan":
+        suggestion = "a model trained on such scans (--model FILE); netloupe ships none for CT/MR"
+    elif domain == "photo":
+        suggestion = "a medical model (netloupe models lists them, e.g. pneumonia-cnn for chest X-rays)"
+    else:
+        suggestion = "a model trained on photographs (the default, efficientnet-lite0)"
     return (
         f"the input is {category_text(category)} but {loaded.name} was trained on {domain_text(domain)}; "
         f"its classes ({', '.join(loaded.class_names[:3])}{', ...' if len(loaded.class_names) > 3 else ''}) "
