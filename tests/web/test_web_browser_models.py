@@ -107,6 +107,8 @@ def test_dicom_xray_answered_by_the_chest_model_scaled_up_sharp(zoo_page, tmp_pa
     assert pg.input_value("#model") == "pneumonia-cnn"
     width = pg.eval_on_selector("figure.panel img.photo", "img => img.getBoundingClientRect().width")
     assert width >= 256  # 28 px shown at a whole multiple, not at native size
+    heat_width = pg.eval_on_selector("figure.panel img.heat", "img => img.getBoundingClientRect().width")
+    assert abs(heat_width - width) < 1  # the map lies exactly over the image
     rendering = pg.eval_on_selector("figure.panel img.photo", "img => getComputedStyle(img).imageRendering")
     assert rendering == "pixelated"
     pg.screenshot(path=str(ARTIFACTS / "xray.png"), full_page=True)

@@ -107,24 +107,24 @@ def choose_model(
         tag = _MODALITY_TAGS.get(modality.upper()) if modality else None
         for name in sorted(pool.names, key=lambda n: not _has_tag(n, tag)):
             if model_domain(pool, name) == "grey" and category in model_inputs(pool, name):
-                return Choice(name, f"{name} answered: the input is a medical file and {name} reads {what}", category)
+                return Choice(name, f"the input is a medical file and {name} reads {what}", category)
     if requested:
         served = pool.get(requested)  # unknown names -> InputError (422)
         warning = input_mismatch_warning(served.loaded, category)
-        return Choice(requested, f"{requested} answered because it was chosen for this request", category, warning)
+        return Choice(requested, "it was chosen for this request", category, warning)
     if category in model_inputs(pool, default):
-        return Choice(default, f"{default} answered: it is the default model and reads {what}", category)
+        return Choice(default, f"it is the default model and reads {what}", category)
     for name in pool.names:
         if category in model_inputs(pool, name):
             return Choice(
                 name,
-                f"{name} answered: the default model ({default}) was trained on {trained_on(pool, default)}, "
+                f"the default model ({default}) was trained on {trained_on(pool, default)}, "
                 f"not {what}; {name} reads {what}",
                 category,
             )
     served = pool.get(default)
     warning = input_mismatch_warning(served.loaded, category)
-    return Choice(default, f"{default} answered: no served model reads {what}", category, warning)
+    return Choice(default, f"it is the default model; no served model reads {what}", category, warning)
 
 
 def _has_tag(name: str, tag: str | None) -> bool:

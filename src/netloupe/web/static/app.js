@@ -164,7 +164,7 @@ function showAnswer(result) {
   }
   $("model").value = result.model;
   updateModelCard();
-  $("answer").textContent = `Answered by ${result.model}. ${result.model_reason || ""}`.trim();
+  $("answer").textContent = result.model_reason ? `Answered by ${result.model}: ${result.model_reason}.` : `Answered by ${result.model}.`;
   $("answer").dataset.model = result.model;
   $("answer").hidden = false;
   $("warning").textContent = result.warning ? `Warning: ${result.warning}` : "";
@@ -204,11 +204,15 @@ function render(result, fresh) {
     fig.dataset.method = method;
     const stack = document.createElement("div");
     stack.className = zoom > 1 ? "stack tiny" : "stack";
-    if (zoom > 1) stack.style.width = `${result.width * zoom}px`;
+
     const photo = document.createElement("img");
     photo.className = "photo";
     photo.alt = `input image ${result.input.name || ""}`.trim();
     photo.src = result.image_url;
+    if (zoom > 1) {
+      photo.style.width = `${result.width * zoom}px`;
+      photo.style.height = `${result.height * zoom}px`;
+    }
     const heat = document.createElement("img");
     heat.className = "heat";
     heat.alt = `${method} map`;
