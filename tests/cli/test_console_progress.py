@@ -88,3 +88,22 @@ def test_set_threads() -> None:
             set_threads(0)
     finally:
         torch.set_num_threads(before)
+
+
+def test_demo_takes_threads(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    import netloupe.demo
+    from netloupe.cli.main import app
+
+    seen: list[int] = []
+    monkeypatch.setattr(netloupe.demo, "run_demo", lambda out, **kw: seen.append(torch.get_num_threads()) or out)
+    before = torch.get_num_threads()
+    try:
+        res = CliRunner().invoke(app, ["demo", "--threads", "1", "--out", str(tmp_path)])
+        assert res.exit_code == 0, res.output
+        assert seen == [1]
+        res = CliRunner().invoke(app, ["demo", "--threads", "0", "--out", str(tmp_path)])
+        assert res.exit_code != 0
+    finally:
+        torch.set_num_threads(before)
