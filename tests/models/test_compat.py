@@ -97,3 +97,11 @@ def test_real_zoo_models_warn_both_ways() -> None:
     assert input_mismatch_warning(pneumonia, "photo") is not None
     ct = input_mismatch_warning(pneumonia, DATA / "CT_small.dcm")
     assert ct is not None and "ships none for CT/MR" in ct
+
+
+def test_non_image_zoo_entries_have_no_image_domain(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netloupe.models import zoo
+
+    entry = zoo.ZooEntry("some-text-model", "a sentence classifier", lambda: PHOTO_MODEL, tags=("text",))
+    monkeypatch.setitem(zoo._ZOO, entry.name, entry)
+    assert domain_of_zoo_entry("some-text-model") is None

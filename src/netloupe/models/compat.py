@@ -82,13 +82,13 @@ def domain_of(loaded: LoadedModel) -> ModelDomain:
 
 
 def domain_of_zoo_entry(name: str) -> ModelDomain | None:
-    """The domain of a zoo model from its tags, without building it (None: not a zoo model)."""
+    """The domain of a zoo image model from its tags, without building it (None: not a zoo image model)."""
     from .zoo import _ZOO, _load_builtin_entries
 
     _load_builtin_entries()
     entry = _ZOO.get(name)
-    if entry is None:
-        return None
+    if entry is None or (entry.tags and "image" not in entry.tags):
+        return None  # not a zoo model, or not an image model (text, signals, video)
     return "grey" if "medical" in entry.tags or "grey" in entry.tags else "photo"
 
 

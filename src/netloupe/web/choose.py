@@ -68,6 +68,8 @@ def model_domain(pool: ModelPool, name: str) -> ModelDomain | None:
 def model_inputs(pool: ModelPool, name: str) -> list[InputCategory]:
     """The input categories ``name`` reads (every category when its domain is not known yet)."""
     domain = model_domain(pool, name)
+    if domain is None and _is_zoo_non_image(name):
+        return []  # a text/signal/video model: offered for no image input
     return list(INPUT_CATEGORIES if domain is None else accepted_categories(domain))
 
 
@@ -132,3 +134,10 @@ def _has_tag(name: str, tag: str | None) -> bool:
 
     entry = _ZOO.get(name)
     return tag is not None and entry is not None and tag in entry.tags
+
+
+def _is_zoo_non_image(name: str) -> bool:
+    from ..models.zoo import _ZOO
+
+    entry = _ZOO.get(name)
+    return entry is not None and bool(entry.tags) and "image" not in entry.tags
