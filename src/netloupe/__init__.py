@@ -13,10 +13,8 @@ Example:
     torch.Size([2, 1, 8, 8])
 """
 
-from __future__ import annotations
-
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 __version__ = "0.1.0"
 
@@ -37,20 +35,21 @@ _LAZY = {
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .cam.engine import Explainer, Explanation, explain
     from .cam.registry import available_methods, get_method
     from .models.zoo import LoadedModel, available_models, load_model
     from .targets import ClassTarget, SoftmaxTarget, TopK
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'netloupe' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    """Only the public API (no typing helpers or import machinery)."""
+    return sorted(__all__)

@@ -57,15 +57,15 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_filters_of_a_torchscript_file(app: typer.Typer, tiny_model: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["filters", "--model", str(tiny_model), "--out", str(tmp_path / "f.png")])
+    res = CliRunner().invoke(app, ["filters", "--model", str(tiny_model), "--out", str(tmp_path / "f")])
     assert res.exit_code == 0, res.output
-    assert Image.open(tmp_path / "f.png").size[0] > 100
+    assert Image.open(tmp_path / "f" / "filters.png").size[0] > 100
 
 
 def test_features_and_neighbors(app: typer.Typer, patched_model: str, folder: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    feats = tmp_path / "feats.npz"
-    res = runner.invoke(app, ["features", str(folder), "--model", patched_model, "--out", str(feats)])
+    feats = tmp_path / "feats" / "features.npz"
+    res = runner.invoke(app, ["features", str(folder), "--model", patched_model, "--out", str(tmp_path / "feats")])
     assert res.exit_code == 0, res.output
     assert np.load(feats)["features"].shape == (8, 4)
     res = runner.invoke(
@@ -80,22 +80,20 @@ def test_features_and_neighbors(app: typer.Typer, patched_model: str, folder: Pa
             "--queries",
             "2",
             "--out",
-            str(tmp_path / "n.png"),
-            "--json",
-            str(tmp_path / "n.json"),
+            str(tmp_path / "n"),
         ],
     )
     assert res.exit_code == 0, res.output
-    metrics = json.loads((tmp_path / "n.json").read_text())
+    metrics = json.loads((tmp_path / "n" / "neighbors.json").read_text())
     assert metrics["pixel_knn_accuracy"] == 1.0  # dark vs bright is obvious in pixel space
-    assert (tmp_path / "n.png").exists()
+    assert (tmp_path / "n" / "neighbors.png").exists()
 
 
 def test_embed_with_too_few_points_for_the_perplexity(
     app: typer.Typer, patched_model: str, folder: Path, tmp_path: Path
 ) -> None:
     res = CliRunner().invoke(
-        app, ["embed", str(folder), "--model", patched_model, "--out-dir", str(tmp_path / "e")]
+        app, ["embed", str(folder), "--model", patched_model, "--out", str(tmp_path / "e")]
     )
     assert isinstance(res.exception, InputError)
     assert "perplexity 30" in str(res.exception)
@@ -113,7 +111,7 @@ def test_embed_with_too_few_points_for_the_perplexity(
             "4",
             "--thumb",
             "8",
-            "--out-dir",
+            "--out",
             str(tmp_path / "e"),
         ],
     )
@@ -137,7 +135,7 @@ def test_activations_on_a_layer_without_spatial_output(
             "--model",
             patched_model,
             "--out",
-            str(tmp_path / "a.png"),
+            str(tmp_path / "a"),
         ],
     )
     assert isinstance(res.exception, InputError)
@@ -154,7 +152,52 @@ def test_activations_on_a_layer_without_spatial_output(
             "--n-maps",
             "4",
             "--out",
-            str(tmp_path / "a.png"),
+            str(tmp_path / "a"),
         ],
     )
     assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["filters"],
+        ["activations", "IMAGE", "--layer", "1"],
+        ["features", "FOLDER"],
+        ["neighbors", "FOLDER"],
+        ["embed", "FOLDER", "--method", "pca"],
+        ["dissect", "FOLDER", "--layer", "1"],
+    ],
+)
+def test_out_is_always_a_folder(
+    app: typer.Typer, tiny_model: Path, folder: Path, tmp_path: Path, args: list[str]
+) -> None:
+    """--out names a folder for every command; a file name is refused before any work, nothing written."""
+    image = next((folder / "dark").iterdir())
+    args = [str(image) if a == "IMAGE" else str(folder) if a == "FOLDER" else a for a in args]
+    for bad in (tmp_path / "x.png", tmp_path / "y.npz"):
+        res = CliRunner().invoke(app, [*args, "--model", str(tiny_model), "--out", str(bad)])
+        assert isinstance(res.exception, InputError), res.output
+        assert str(res.exception).startswith("--out: expected a folder (this command writes ")
+        assert "looks like a file name" in str(res.exception)
+        assert not bad.exists()
+    existing = tmp_path / "existing"
+    existing.write_text("keep me")
+    res = CliRunner().invoke(app, [*args, "--model", str(tiny_model), "--out", str(existing)])
+    assert isinstance(res.exception, InputError)
+    assert "got the file" in str(res.exception)
+    assert existing.read_text() == "keep me"
+
+
+def test_filters_without_png_suffix_writes_into_that_folder(app: typer.Typer, tiny_model: Path, tmp_path: Path) -> None:
+    """`filters --out x` used to crash in matplotlib (no format from the name); x is now a folder."""
+    res = CliRunner().invoke(app, ["filters", "--model", str(tiny_model), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 0, res.output
+    assert Image.open(tmp_path / "x" / "filters.png").format == "PNG"
+
+
+def test_every_out_option_says_folder_in_its_help(app: typer.Typer) -> None:
+    for command in ("filters", "activations", "features", "neighbors", "embed", "dissect"):
+        res = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        assert "--out" in res.output and "output folder" in res.output, command
+        assert "--out-dir" not in res.output and "--json" not in res.output

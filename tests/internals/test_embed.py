@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netloupe.errors import InputError, MethodNotApplicable
+from netloupe._optional import MissingDependency
+from netloupe.errors import InputError
 from netloupe.internals.embed import PCA, TSNE, UMAP, make_embedding
 from netloupe.internals.neighbors import NearestNeighbors, knn_accuracy
 
@@ -61,7 +62,7 @@ def test_umap_missing_gives_install_hint() -> None:
     try:
         import umap  # noqa: F401
     except ImportError:
-        with pytest.raises(MethodNotApplicable, match=r"pip install 'netloupe\[umap\]'"):
+        with pytest.raises(MissingDependency, match=r"method: 'umap' needs umap-learn: pip install 'netloupe\[umap\]'"):
             UMAP().fit(np.random.rand(30, 4))
     else:  # pragma: no cover - only where umap-learn is installed
         assert UMAP(n_neighbors=5).fit_transform(np.random.rand(30, 4)).shape == (30, 2)

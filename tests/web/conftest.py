@@ -58,3 +58,19 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
 def cat() -> Image.Image:
     """A real photo (scikit-image's Chelsea, 451x300), shrunk to keep the tests fast."""
     return demo_photo("chelsea.png").resize((120, 80))
+
+
+_BROWSER_SKIP = "browser tests need"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    """Say loudly, at the end of the run, that the browser tests did not run (chromium/playwright missing)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if _BROWSER_SKIP in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_sep(
+            "!",
+            f"{len(skipped)} BROWSER TESTS SKIPPED: chromium or playwright is missing "
+            "(`make test` installs chromium with apt-get when run as root; else: sudo apt-get install chromium)",
+            red=True,
+            bold=True,
+        )

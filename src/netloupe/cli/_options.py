@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Optional
 
 import torch
+import typer
 
 from ..cam.registry import available_methods, get_method
 from ..errors import InputError
 
-__all__ = ["load_cli_model", "parse_device", "parse_methods"]
+__all__ = ["Threads", "load_cli_model", "parse_device", "parse_methods", "set_threads"]
+
+#: ``--threads N``: torch's CPU threads for the command (share it between commands with this alias).
+Threads = Annotated[
+    Optional[int],
+    typer.Option(
+        "--threads",
+        help="CPU threads torch may use (default: torch's own choice, one per core). On a busy or shared "
+        "machine fewer threads are often much faster, e.g. --threads 1.",
+        show_default=False,
+    ),
+]
+
+
+def set_threads(n: int | None) -> int:
+    """Set torch's CPU threads to ``n`` (None: leave torch's default); returns the number now in effect.
+
+    Raises:
+        InputError: ``n`` is below 1.
+    """
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError(f"--threads: expected a whole number >= 1, got {n!r}")
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
 
 
 def parse_methods(text: str) -> list[str]:

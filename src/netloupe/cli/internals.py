@@ -1,15 +1,21 @@
-"""``netloupe filters | activations | features | neighbors | embed | dissect``: what a network learned."""
+"""``netloupe filters | activations | features | neighbors | embed | dissect``: what a network learned.
+
+One convention for every command here (as for ``explain``, ``run`` and ``localize``): ``--out``/``-o`` is
+an output **folder**, created when missing; each command writes fixed file names inside it (named in its
+help). A file name given as ``--out`` (``--out filters.png``) is refused with one clear error line.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from ..internals.data import ImageSet
+from ..io.atomic import atomic_write_text
 from ._console import console
 
 if TYPE_CHECKING:
@@ -25,6 +31,34 @@ _Features = Annotated[Optional[Path], typer.Option("--features", "-f", help="fea
 _Split = Annotated[Optional[str], typer.Option(help=".npz split, e.g. test")]
 _BatchSize = Annotated[int, typer.Option("--batch-size")]
 _Device = Annotated[str, typer.Option("--device")]
+
+#: Suffixes that mark a file name, refused as ``--out`` (which is always a folder).
+_FILE_SUFFIXES = {".png", ".jpg", ".jpeg", ".svg", ".pdf", ".npz", ".npy", ".json", ".csv", ".txt", ".html"}
+
+
+def _out_option(default: str, writes: str) -> Any:
+    return typer.Option(
+        Path(default), "--out", "-o", help=f"output folder (created if missing); writes {writes} inside it"
+    )
+
+
+def out_folder(out: Path, writes: str) -> Path:
+    """Check that ``--out`` names a folder (existing, or new and not looking like a file name); create it.
+
+    Raises:
+        InputError: ``out`` is an existing file or looks like a file name (``filters.png``).
+    """
+    from ..errors import InputError
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: expected a folder (this command writes {writes} inside it), got the file {out}")
+    if not out.exists() and out.suffix.lower() in _FILE_SUFFIXES:
+        raise InputError(
+            f"--out: expected a folder (this command writes {writes} inside it), got {out}, which looks like a "
+            f"file name; pass a folder, e.g. --out {out.with_suffix('')}"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def _load(model: str, device: str):  # type: ignore[no-untyped-def]
@@ -90,7 +124,7 @@ def register(app: typer.Typer) -> None:
     def filters(
         model: _Model = "efficientnet-lite0",
         layer: Optional[str] = typer.Option(None, "--layer", "-l", help="conv layer (default: the first conv)"),
-        out: Path = typer.Option(Path("filters.png"), "--out", "-o", help="PNG to write"),
+        out: Path = _out_option("filters", "filters.png"),
         mode: str = typer.Option("auto", help="auto | rgb | channels | mean | norm"),
         scale: str = typer.Option("shared", help="shared (one range per layer) | per-filter (each tile min-max)"),
         max_filters: int = typer.Option(64, help="draw at most this many filters"),
@@ -99,16 +133,17 @@ def register(app: typer.Typer) -> None:
         """Draw a conv layer's kernels as a grid (first layer as RGB tiles)."""
         from ..internals.figures import filters_figure, save_figure
 
+        folder = out_folder(out, "filters.png")
         loaded = _load(model, "cpu")
         fig = filters_figure(loaded.model, layer, mode, scale, max_filters, max_channels, title=loaded.name)  # type: ignore[arg-type]
-        console.print(f"wrote {save_figure(fig, out)}")
+        console.print(f"wrote {save_figure(fig, folder / 'filters.png')}")
 
     @app.command("activations")
     def activations(
         image: Path = typer.Argument(..., help="input image"),
         layer: str = typer.Option(..., "--layer", "-l", help="layer with spatial output, e.g. blocks.3"),
         model: _Model = "efficientnet-lite0",
-        out: Path = typer.Option(Path("activations.png"), "--out", "-o"),
+        out: Path = _out_option("activations", "activations.png"),
         n_maps: int = typer.Option(32, "--n-maps", help="draw the N strongest channels"),
         device: _Device = "cpu",
     ) -> None:
@@ -117,16 +152,17 @@ def register(app: typer.Typer) -> None:
         from ..internals.data import open_image
         from ..internals.figures import activations_figure, save_figure
 
+        folder = out_folder(out, "activations.png")
         loaded = _load(model, device)
         if not image.exists():
             raise FileNotFoundError(2, "No such file or directory", str(image))
         fig = activations_figure(loaded.model, open_image(image), loaded.preprocess, layer, n_maps, device)
-        console.print(f"wrote {save_figure(fig, out)}")
+        console.print(f"wrote {save_figure(fig, folder / 'activations.png')}")
 
     @app.command("features")
     def features(
         data: Path = typer.Argument(..., help="image folder, CSV or .npz"),
-        out: Path = typer.Option(..., "--out", "-o", help=".npz file to write"),
+        out: Path = _out_option("features", "features.npz (reuse it with --features FOLDER/features.npz)"),
         model: _Model = "efficientnet-lite0",
         layer: str = typer.Option("penultimate", "--layer", "-l", help="'penultimate' or a layer (pooled)"),
         split: _Split = None,
@@ -136,9 +172,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Extract one feature vector per image into a reusable .npz."""
         device = _device(device)
+        folder = out_folder(out, "features.npz")
         images = _open_data(data, split, label_column)
-        out.unlink(missing_ok=True)
-        _features(model, images, out, layer, batch_size, device)
+        (folder / "features.npz").unlink(missing_ok=True)
+        _features(model, images, folder / "features.npz", layer, batch_size, device)
 
     @app.command("neighbors")
     def neighbors(
@@ -152,8 +189,7 @@ def register(app: typer.Typer) -> None:
         pixel_size: int = typer.Option(32, help="pixel space: images resized to this square size"),
         split: _Split = None,
         label_column: Optional[str] = typer.Option(None),
-        out: Path = typer.Option(Path("neighbors.png"), "--out", "-o", help="figure to write"),
-        json_out: Optional[Path] = typer.Option(None, "--json", help="write the k-NN accuracies here"),
+        out: Path = _out_option("neighbors", "neighbors.png and neighbors.json (the k-NN accuracies)"),
         seed: int = typer.Option(0, help="query choice"),
         batch_size: _BatchSize = 32,
         device: _Device = "cpu",
@@ -165,6 +201,7 @@ def register(app: typer.Typer) -> None:
         from ..internals.figures import neighbors_comparison_figure, pick_queries, save_figure
         from ..internals.neighbors import compare_spaces
 
+        folder = out_folder(out, "neighbors.png and neighbors.json")
         images = _open_data(data, split, label_column)
         if images.labels is None:
             raise InputError(
@@ -176,21 +213,21 @@ def register(app: typer.Typer) -> None:
         comp = compare_spaces(fs.features, pixels, images.labels, k=k, metric=metric, device=device)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - start
         q = pick_queries(len(images), images.labels, queries, seed)
-        save_figure(neighbors_comparison_figure(images, comp, q.tolist(), images.labels), out)
+        fig = neighbors_comparison_figure(images, comp, q.tolist(), images.labels)
+        figure = save_figure(fig, folder / "neighbors.png")
         console.print(f"k={k} {metric}, {len(images)} images (leave-one-out), pixel space {pixel_size}x{pixel_size}:")
         console.print(f"  label agreement  feature {comp.feature_agreement:.4f}  pixel {comp.pixel_agreement:.4f}")
         console.print(f"  k-NN accuracy    feature {comp.feature_accuracy:.4f}  pixel {comp.pixel_accuracy:.4f}")
-        console.print(f"  search + pixels {elapsed:.1f} s; wrote {out}")
-        if json_out is not None:
-            payload = {
-                **comp.as_dict(),
-                "n_images": len(images),
-                "pixel_size": pixel_size,
-                "model": fs.model,
-                "layer": fs.layer,
-                "data": str(data),
-            }
-            json_out.write_text(json.dumps(payload, indent=2) + "\n")
+        payload = {
+            **comp.as_dict(),
+            "n_images": len(images),
+            "pixel_size": pixel_size,
+            "model": fs.model,
+            "layer": fs.layer,
+            "data": str(data),
+        }
+        atomic_write_text(folder / "neighbors.json", json.dumps(payload, indent=2) + "\n")
+        console.print(f"  search + pixels {elapsed:.1f} s; wrote {figure} and {folder / 'neighbors.json'}")
 
     @app.command("embed")
     def embed(
@@ -205,7 +242,7 @@ def register(app: typer.Typer) -> None:
         thumb: int = typer.Option(32, help="thumbnail size in pixels"),
         split: _Split = None,
         label_column: Optional[str] = typer.Option(None),
-        out_dir: Path = typer.Option(Path("embedding"), "--out-dir", "-o"),
+        out: Path = _out_option("embedding", "METHOD_coords.csv, METHOD_scatter.png and METHOD_thumbnails.png"),
         seed: int = typer.Option(0),
         batch_size: _BatchSize = 32,
         device: _Device = "cpu",
@@ -216,6 +253,7 @@ def register(app: typer.Typer) -> None:
         from ..internals.figures import save_coordinates, save_figure, save_image
         from ..viz.scatter import embedding_scatter, thumbnail_map
 
+        out_dir = out_folder(out, f"{method}_coords.csv, {method}_scatter.png and {method}_thumbnails.png")
         images = _open_data(data, split, label_column)
         fs = _features(model, images, features, layer, batch_size, device)
         kwargs: dict[str, object] = {"random_state": seed}
@@ -224,7 +262,6 @@ def register(app: typer.Typer) -> None:
         start = time.perf_counter()
         coords = make_embedding(method, **kwargs).fit_transform(fs.features)
         console.print(f"{method}: {len(coords)} points in {time.perf_counter() - start:.1f} s")
-        out_dir.mkdir(parents=True, exist_ok=True)
         save_coordinates(out_dir / f"{method}_coords.csv", coords, fs.names, fs.labels, fs.class_names)
         save_figure(
             embedding_scatter(
@@ -251,18 +288,20 @@ def register(app: typer.Typer) -> None:
         quantile: float = typer.Option(0.005, help="top activation quantile per unit (Bau et al.: 0.005)"),
         iou_threshold: float = typer.Option(0.04, help="detector IoU threshold (Bau et al.: 0.04)"),
         mask_size: int = typer.Option(112, help="IoU measured on masks resized to this square size"),
-        out_dir: Path = typer.Option(Path("dissection"), "--out-dir", "-o"),
+        out: Path = _out_option("dissection", "units.csv and detectors.png"),
         batch_size: _BatchSize = 16,
         device: _Device = "cpu",
     ) -> None:
         """Network dissection: per-unit IoU with concept masks, detectors and their top images."""
         device = _device(device)
         import csv
+        import io
 
         from ..internals.data import with_complements
         from ..internals.dissection import NetworkDissection
         from ..internals.figures import dissection_detectors_figure, save_figure
 
+        out_dir = out_folder(out, "units.csv and detectors.png")
         images = _open_data(data, None, None, mask_column)
         if complement:
             images = with_complements(images)
@@ -283,12 +322,12 @@ def register(app: typer.Typer) -> None:
             f"{time.perf_counter() - start:.1f} s; "
             f"{len(diss.detectors_)} detectors (IoU > {iou_threshold})"
         )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with (out_dir / "units.csv").open("w", newline="") as fh:
-            rows = diss.summary()
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        rows = diss.summary()
+        buf = io.StringIO(newline="")
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_text(out_dir / "units.csv", buf.getvalue())
         for det in diss.detectors_[:10]:
             console.print(f"  unit {det.unit:5d} -> {det.concept:20s} IoU {det.iou:.3f}")
         if diss.detectors_:

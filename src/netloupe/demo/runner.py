@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from .._optional import MissingDependency
 from ..viz.report import Report, ReportSection
 
 __all__ = ["SECTION_MODULES", "DemoContext", "run_demo"]
@@ -53,10 +54,35 @@ def run_demo(
         title="netloupe demo",
         subtitle="Where the network looks, and whether it is right: real photographs explained by the default model.",
     )
+    skipped: list[tuple[str, str]] = []
     for name in sections or SECTION_MODULES:
         start = time.perf_counter()
-        section: ReportSection | None = import_module(name).build(ctx)
+        module = import_module(name)
+        try:
+            section: ReportSection | None = module.build(ctx)
+        except MissingDependency as exc:  # an optional extra is absent: say so, keep the rest of the report
+            section = None
+            skipped.append((section_title(module), str(exc)))
+            ctx.log(f"{section_title(module)}: not in the report ({exc})")
+        else:
+            if section is None:
+                skipped.append((section_title(module), "its data or optional extra is not available here"))
         ctx.timings[name] = time.perf_counter() - start
         if section is not None:
             report.add(section)
+    if skipped:
+        report.add(_skipped_section(skipped))
     return report.write(ctx.out_dir / "report.html")
+
+
+def section_title(module: Any) -> str:
+    """A section module's subject, from its docstring's first line (``Demo section: X`` -> ``X``)."""
+    first = ((module.__doc__ or module.__name__).strip().splitlines() or [module.__name__])[0]
+    return first.removeprefix("Demo section:").strip().rstrip(".") or module.__name__
+
+
+def _skipped_section(skipped: list[tuple[str, str]]) -> ReportSection:
+    import html
+
+    items = "".join(f"<li>{html.escape(title)}: {html.escape(reason)}</li>" for title, reason in skipped)
+    return ReportSection("Not in this report", f"<ul class='note'>{items}</ul>", anchor="skipped")

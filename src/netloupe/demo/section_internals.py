@@ -90,11 +90,11 @@ def build(ctx: DemoContext) -> ReportSection | None:
         fig = filters_figure(
             loaded.model, None, "rgb", "shared" if scale == "shared" else "per-filter", title=loaded.name
         )
-        parts.append(figure_html(figure_to_data_uri(fig, dpi=70), f"{scale} scaling", width=420))
+        parts.append(figure_html(figure_to_data_uri(fig), f"{scale} scaling"))
     try:
         tiny = load_model("pneumonia-tinycnn").model
         fig = filters_figure(tiny, None, "channels", "per-filter", title="pneumonia-tinycnn (grey X-ray input)")
-        parts.append(figure_html(figure_to_data_uri(fig, dpi=70), "pneumonia-tinycnn conv1, per-filter", width=300))
+        parts.append(figure_html(figure_to_data_uri(fig), "pneumonia-tinycnn conv1, per-filter"))
     except Exception as exc:  # weights not shipped in this install
         ctx.log(f"internals demo: pneumonia-tinycnn skipped ({exc})")
 
@@ -125,10 +125,10 @@ def build(ctx: DemoContext) -> ReportSection | None:
         "rotation). "
         "Neighbours by L2 distance of the penultimate-layer vector (1,280-D) and of 32x32 pixels.</p>"
     )
-    parts.append(figure_html(figure_to_data_uri(fig, dpi=70), "nearest neighbours", width=760))
+    parts.append(figure_html(figure_to_data_uri(fig), "nearest neighbours"))
     pca = PCA(2).fit(fs.features)
     fig = embedding_scatter(pca.embedding_, ds.labels, ds.class_names, title="PCA of the features (colour = photo)")
-    parts.append(figure_html(figure_to_data_uri(fig, dpi=60), "PCA, 2 components", width=360))
+    parts.append(figure_html(figure_to_data_uri(fig), "PCA, 2 components"))
     parts.append(
         table_html(
             ["space", "label agreement (k=3)", "3-NN accuracy"],
@@ -154,9 +154,8 @@ def build(ctx: DemoContext) -> ReportSection | None:
     )
     parts.append(
         figure_html(
-            figure_to_data_uri(fig, dpi=70),
+            figure_to_data_uri(fig),
             ", ".join(f"unit {d.unit} -> {d.concept} (IoU {d.iou:.2f})" for d in diss.detectors_),
-            width=520,
         )
     )
     ctx.log(f"internals demo: {time.perf_counter() - start:.1f} s")

@@ -18,7 +18,7 @@ import torch
 
 from ..evaluation.boxes import box_iou, boxes_from_maps
 from ..models.zoo import load_model
-from ..viz.report import ReportSection, figure_to_data_uri, table_html
+from ..viz.report import ReportSection, figure_to_data_uri, img_html, table_html
 from .images import demo_photo
 from .runner import DemoContext
 
@@ -87,7 +87,11 @@ def build(ctx: DemoContext) -> ReportSection:
         "read off each map with the CAM paper's protocol (pixels above 20% of the maximum, largest connected "
         "component; Zhou et al. 2016). The localization is correct when IoU &ge; 0.5. The model predicts "
         f"<b>{html.escape(label)}</b> (p = {prob:.2f}); maps explain that class.</p>"
-        f"<img src='{figure_to_data_uri(_figure(image, maps, boxes, ious))}' style='max-width:100%'>"
+        + img_html(
+            figure_to_data_uri(_figure(image, maps, boxes, ious)),
+            f"the coffee photo with the true box of the cup and the box read off each map ({', '.join(methods)})",
+            "max-width:100%",
+        )
         + table_html(["method", "box from the map (x0, y0, x1, y1)", "IoU with true box", "correct"], rows)
         + "<p class='note'>Dataset-scale numbers: <span class='mono'>netloupe localize</span> and "
         "<span class='mono'>results/localization/</span>.</p>"

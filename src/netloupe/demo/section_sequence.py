@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import NetloupeError
-from ..viz.report import ReportSection, figure_to_data_uri
+from ..viz.report import ReportSection, figure_to_data_uri, img_html
 
 if TYPE_CHECKING:
     from .runner import DemoContext
@@ -69,7 +69,8 @@ def build(ctx: DemoContext) -> ReportSection | None:
         title="forward LSTM: which units switch on at which word",
     )
     parts.append(
-        f"<figure><img src='{figure_to_data_uri(fig)}'><figcaption>Gate values f(z_i), f(z_f), f(z_o) "
+        f"<figure>{img_html(figure_to_data_uri(fig), 'heatmaps of LSTM gate and state values per word')}"
+        "<figcaption>Gate values f(z_i), f(z_f), f(z_o) "
         "and the cell/hidden states of the 12 most active units, per word.</figcaption></figure>"
     )
     x, _ = digits_rows()
@@ -89,7 +90,8 @@ def build(ctx: DemoContext) -> ReportSection | None:
             ax.axis("off")
     fig.tight_layout()
     parts.append(
-        f"<figure><img src='{figure_to_data_uri(fig)}'><figcaption>Digits read row by row by an LSTM "
+        f"<figure>{img_html(figure_to_data_uri(fig), 'four digits and their Integrated Gradients maps')}"
+        "<figcaption>Digits read row by row by an LSTM "
         f"({digits.metrics.get('accuracy', float('nan')):.1f}% on the last 450 scikit-learn digits); "
         "bottom: Integrated Gradients per pixel.</figcaption></figure>"
     )

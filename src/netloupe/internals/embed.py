@@ -20,7 +20,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from ..errors import InputError, MethodNotApplicable
+from .._optional import require
+from ..errors import InputError
 from .neighbors import Metric, NearestNeighbors
 
 __all__ = ["EMBEDDING_METHODS", "PCA", "TSNE", "UMAP", "make_embedding"]
@@ -74,7 +75,7 @@ class PCA(_Embedding):
         self.random_state = random_state
 
     def fit(self, X: Any) -> PCA:
-        from sklearn.decomposition import PCA as SkPCA
+        SkPCA = require("sklearn.decomposition", "PCA").PCA
 
         arr = _check_X(X, 2, "PCA")
         if not 1 <= self.n_components <= min(arr.shape):
@@ -141,6 +142,7 @@ class TSNE(_Embedding):
         self.random_state = random_state
 
     def fit(self, X: Any) -> TSNE:
+        require("openTSNE", "t-SNE")
         from openTSNE import TSNE as OpenTSNE
         from openTSNE import affinity, initialization
         from openTSNE.nearest_neighbors import PrecomputedNeighbors
@@ -210,12 +212,7 @@ class UMAP(_Embedding):
         self.random_state = random_state
 
     def fit(self, X: Any) -> UMAP:
-        try:
-            import umap
-        except ImportError as exc:
-            raise MethodNotApplicable(
-                "method: 'umap' needs the optional package umap-learn; install it with pip install 'netloupe[umap]'"
-            ) from exc
+        umap = require("umap", "method: 'umap'")
         arr = _check_X(X, self.n_neighbors + 1, f"UMAP with n_neighbors={self.n_neighbors}")
         self._umap = umap.UMAP(
             n_components=self.n_components,

@@ -159,10 +159,9 @@ def read_mitbih_beats(
     ``length`` samples (the ECG200 beat length) by linear interpolation and z-normalised, as the UCR
     beats are.
     """
-    try:
-        import wfdb
-    except ImportError as exc:  # pragma: no cover - optional extra
-        raise InputError("record: reading WFDB files needs wfdb; pip install 'netloupe[sequence]'") from exc
+    from .._optional import require
+
+    wfdb = require("wfdb", "record: reading WFDB files")
     path = str(Path(record).with_suffix("")) if Path(record).suffix in (".hea", ".dat", ".atr") else str(record)
     if not Path(path + ".hea").is_file():
         raise InputError(f"record: {path}.hea not found (give the WFDB record path without extension)")
@@ -195,8 +194,8 @@ def read_mitbih_beats(
 
 def digits_rows() -> tuple[Tensor, Tensor]:
     """scikit-learn's bundled digits as sequences of rows: ``(1797, 8 rows, 8 pixels)`` in [0, 1], labels."""
-    from sklearn.datasets import load_digits
+    from .._optional import require
 
-    d = load_digits()
+    d = require("sklearn.datasets", "the digits data set").load_digits()
     x = torch.tensor(d.images / 16.0, dtype=torch.float32)
     return x, torch.tensor(d.target, dtype=torch.long)

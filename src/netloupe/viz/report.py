@@ -29,10 +29,23 @@ def png_file_to_data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def figure_to_data_uri(fig: object, dpi: int = 80) -> str:
-    """Encode a matplotlib figure as a PNG ``data:`` URI and close it."""
-    import matplotlib.pyplot as plt
+#: No text in a report figure is rendered smaller than this many pixels (about 9 pt on a 96-dpi screen).
+MIN_TEXT_PX = 12.0
 
+
+def figure_to_data_uri(fig: object, dpi: int = 100) -> str:
+    """Encode a matplotlib figure as a PNG ``data:`` URI and close it.
+
+    Text smaller than :data:`MIN_TEXT_PX` pixels at ``dpi`` is enlarged to that size first, so that titles
+    and labels stay readable when the figure is shown at its natural size.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    smallest_pt = MIN_TEXT_PX * 72.0 / dpi
+    for text in fig.findobj(Text):  # type: ignore[attr-defined]
+        if text.get_text() and text.get_fontsize() < smallest_pt:
+            text.set_fontsize(smallest_pt)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")  # type: ignore[attr-defined]
     plt.close(fig)  # type: ignore[arg-type]
@@ -99,6 +112,14 @@ class Report:
         return path
 
 
+def img_html(uri: str, alt: str, style: str = "") -> str:
+    """An ``<img>`` with (escaped) alt text; ``alt`` must say what the image shows."""
+    if not alt.strip():
+        raise ValueError("alt: expected a description of the image, got an empty string")
+    css = f" style='{html.escape(style)}'" if style else ""
+    return f"<img src='{uri}' alt='{html.escape(alt)}'{css}>"
+
+
 def figure_html(uri: str, caption: str = "", width: int | None = None) -> str:
     """An ``<figure>`` with an embedded image and an escaped caption."""
     style = f" style='width:{width}px'" if width else ""
@@ -113,4 +134,4 @@ def table_html(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-__all__ += ["figure_html", "table_html"]
+__all__ += ["MIN_TEXT_PX", "figure_html", "img_html", "table_html"]

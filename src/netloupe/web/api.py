@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import __version__
 from ..cam.registry import available_methods
 from ._errors import ApiError
+from .choose import choose_model, model_inputs, request_category, trained_on
 from .inputs import SAMPLES, StoredInput, decode_upload, medical_available, prepare_image, sample_input, window_presets
 from .schemas import ErrorOut, ExplainOut, InfoOut, TextIn, TextOut
 from .service import (
@@ -69,10 +70,16 @@ def build_router() -> APIRouter:
         return InfoOut(
             version=__version__,
             models=[
-                {"name": n, "description": state.pool.description(n), "loaded": n in loaded}  # type: ignore[misc]
+                {  # type: ignore[misc]
+                    "name": n,
+                    "description": state.pool.description(n),
+                    "loaded": n in loaded,
+                    "inputs": model_inputs(state.pool, n),
+                    "trained_on": trained_on(state.pool, n),
+                }
                 for n in state.pool.names
             ],
-            default_model=state.pool.names[0],
+            default_model=state.default_model,
             methods=available_methods(),
             samples=[
                 {"id": k, "description": d, "image_url": f"/api/samples/{k}.png"}  # type: ignore[misc]
@@ -106,7 +113,9 @@ def build_router() -> APIRouter:
         file: Annotated[UploadFile | None, File(description="PNG, JPEG, TIFF, DICOM or NIfTI (sniffed)")] = None,
         sample: Annotated[str | None, Form(description="a sample id from /api/info")] = None,
         input_id: Annotated[str | None, Form(description="an input_id from an earlier answer")] = None,
-        model: Annotated[str | None, Form(description="a served model (default: the first)")] = None,
+        model: Annotated[
+            str | None, Form(description="a served model (default: the default model if it reads the input)")
+        ] = None,
         methods: Annotated[str, Form(description="comma-separated CAM methods")] = "gradcam",
         top_k: Annotated[int, Form(description="explain the k most probable classes")] = 3,
         slice_index: Annotated[int | None, Form(alias="slice", description="volume slice (default: middle)")] = None,
@@ -122,7 +131,6 @@ def build_router() -> APIRouter:
         if sum(given) != 1:
             raise ApiError(422, "input: give exactly one of file, sample or input_id")
         method_names = parse_methods(methods, s)
-        model_name = model or state.pool.names[0]
         if file is not None:
             data = await file.read(s.max_upload_bytes + 1)
             await file.close()
@@ -140,8 +148,17 @@ def build_router() -> APIRouter:
 
         def work() -> WebResult:
             image, info = prepare_image(stored, slice_index, window or None, s)
-            run, boxes, seconds = run_explain(state.pool, model_name, image, stored.name, method_names, top_k, s)
-            info = {**stored.info, **info, "name": stored.name}
+            choice = choose_model(
+                state.pool,
+                model,
+                request_category(stored, image, info.get("modality")),
+                state.default_model,
+                medical=stored.image is None,
+                modality=str(info.get("modality") or "") or None,
+            )
+            run, boxes, seconds = run_explain(state.pool, choice.model, image, stored.name, method_names, top_k, s)
+            info = {**stored.info, **info, "name": stored.name, "category": choice.category}
+            info.update(model_reason=choice.reason, warning=choice.warning)
             return WebResult(run, in_id, info, boxes, seconds)
 
         try:
@@ -244,6 +261,8 @@ def _explain_body(rid: str, result: WebResult) -> dict[str, Any]:
         "result_id": rid,
         "input_id": result.input_id,
         "model": result.run.model_name,
+        "model_reason": result.input_info.get("model_reason", ""),
+        "warning": result.input_info.get("warning"),
         "layers": result.run.layers,
         "methods": result.run.methods,
         "width": picture(result).width,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,6 +37,21 @@ def _validation_message(exc: RequestValidationError) -> str:
         loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "form"))
         parts.append(f"{loc or 'request'}: {err.get('msg', 'invalid value')}")
     return "; ".join(parts) or "request: invalid parameters"
+
+
+@lru_cache(maxsize=1)
+def favicon_png() -> bytes:
+    """A 32x32 PNG loupe (drawn here, so no binary file ships and nothing is fetched)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.line((19, 19, 29, 29), fill=(29, 36, 48, 255), width=5)
+    draw.ellipse((2, 2, 22, 22), fill=(207, 224, 255, 255), outline=(36, 86, 201, 255), width=3)
+    draw.ellipse((8, 8, 15, 15), fill=(255, 112, 67, 255))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -78,6 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(favicon_png(), media_type="image/png", headers={"cache-control": "public, max-age=86400"})
 
     @app.get("/sequence", include_in_schema=False)
     async def sequence_page() -> FileResponse:

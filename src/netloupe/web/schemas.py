@@ -28,6 +28,8 @@ class ModelOut(BaseModel):
     name: str
     description: str
     loaded: bool
+    inputs: list[str] = Field(default_factory=list, description="input categories it reads: photo, grey, scan")
+    trained_on: str = Field(default="", description="what it was trained on ('' when not known before loading)")
 
 
 class SampleOut(BaseModel):
@@ -69,6 +71,8 @@ class ExplainOut(BaseModel):
     result_id: str
     input_id: str = Field(description="send it back as input_id to explain the same upload again")
     model: str
+    model_reason: str = Field(default="", description="why this model answered")
+    warning: str | None = Field(default=None, description="set when the model cannot read this kind of input")
     layers: list[str]
     methods: list[str]
     width: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .choose import default_model
 from .inputs import StoredInput
 from .pool import ModelPool
 from .service import WebResult
@@ -21,13 +22,16 @@ class AppState:
     text: TextModels
     inputs: LRUStore[StoredInput]
     results: LRUStore[WebResult]
+    default_model: str = ""
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
+        pool = ModelPool(settings)
         return cls(
             settings,
-            ModelPool(settings),
+            pool,
             TextModels(settings.text_models),
             LRUStore(settings.cache_inputs),
             LRUStore(settings.cache_results),
+            default_model(settings, pool.names),
         )

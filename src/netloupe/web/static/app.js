@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { info: null, result: null, inputId: null, rank: 1, busy: false };
+const state = { info: null, result: null, inputId: null, rank: 1, busy: false, modelPicked: false };
 
 function setStatus(text, s) {
   const el = $("status");
@@ -43,7 +43,11 @@ async function init() {
     return;
   }
   const info = state.info;
-  for (const m of info.models) $("model").append(option(m.name, m.name));
+  for (const m of info.models) {
+    const o = option(m.name, m.trained_on ? `${m.name} (${m.trained_on})` : m.name);
+    o.dataset.inputs = (m.inputs || []).join(",");
+    $("model").append(o);
+  }
   $("model").value = info.default_model;
   updateModelCard();
   for (const s of info.samples) $("sample").append(option(s.id, s.description));
@@ -70,7 +74,7 @@ async function init() {
     if (f) explain({ file: f });
   });
   $("use-sample").addEventListener("click", () => explain({ sample: $("sample").value }));
-  $("model").addEventListener("change", () => { updateModelCard(); rerun(); });
+  $("model").addEventListener("change", () => { state.modelPicked = true; updateModelCard(); rerun(); });
   $("topk").addEventListener("change", () => rerun());
   $("slice").addEventListener("input", () => { $("slice-value").textContent = $("slice").value; });
   $("slice").addEventListener("change", () => rerun());
@@ -98,10 +102,12 @@ async function explain(source) {
   const methods = selectedMethods();
   if (methods.length === 0) { showError("methods: tick at least one method"); return; }
   const form = new FormData();
+  const fresh = Boolean(source.file || source.sample);
+  if (fresh) state.modelPicked = false; // a new input: the server picks a model that reads it
   if (source.file) form.append("file", source.file, source.file.name);
   if (source.sample) form.append("sample", source.sample);
   if (source.input_id) form.append("input_id", source.input_id);
-  form.append("model", $("model").value);
+  if (state.modelPicked) form.append("model", $("model").value);
   form.append("methods", methods.join(","));
   form.append("top_k", $("topk").value || "3");
   if (source.keepVolume && !$("volume-controls").hidden) {
@@ -111,6 +117,7 @@ async function explain(source) {
   state.busy = true;
   setStatus("explaining…", "busy");
   showError("");
+  markStale(true);
   try {
     const result = await api("/api/explain", { method: "POST", body: form });
     state.result = result;
@@ -118,13 +125,50 @@ async function explain(source) {
     if (!source.keepVolume) state.rank = 1;
     state.rank = Math.min(state.rank, result.predictions.length);
     render(result, !source.keepVolume);
+    showAnswer(result);
     setStatus(`${result.model} · ${result.methods.join(", ")} · ${result.seconds.toFixed(2)} s · layer ${result.layers.join(", ")}`, "ready");
   } catch (err) {
+    clearResult(); // the previous answer must not stay on screen as if it answered this request
     showError(err.message);
     setStatus("failed", "error");
   } finally {
     state.busy = false;
   }
+}
+
+function markStale(stale) {
+  $("output").classList.toggle("stale", stale);
+  $("panels").setAttribute("aria-busy", String(stale));
+}
+
+function clearResult() {
+  state.result = null;
+  markStale(false);
+  $("predictions").replaceChildren();
+  $("panels").replaceChildren();
+  $("downloads").hidden = true;
+  $("answer").hidden = true;
+  $("answer").textContent = "";
+  $("warning").hidden = true;
+}
+
+function showAnswer(result) {
+  markStale(false);
+  const category = result.input.category;
+  // Offer only the models that read this kind of input.
+  for (const o of $("model").options) {
+    const inputs = o.dataset.inputs ? o.dataset.inputs.split(",") : [];
+    const reads = !category || inputs.length === 0 || inputs.includes(category);
+    o.disabled = !reads;
+    o.hidden = !reads;
+  }
+  $("model").value = result.model;
+  updateModelCard();
+  $("answer").textContent = result.model_reason ? `Answered by ${result.model}: ${result.model_reason}.` : `Answered by ${result.model}.`;
+  $("answer").dataset.model = result.model;
+  $("answer").hidden = false;
+  $("warning").textContent = result.warning ? `Warning: ${result.warning}` : "";
+  $("warning").hidden = !result.warning;
 }
 
 function render(result, fresh) {
@@ -151,16 +195,24 @@ function render(result, fresh) {
   }
   const panels = $("panels");
   panels.replaceChildren();
+  // Tiny inputs (28x28 medical images) are scaled up by a whole factor, pixels kept sharp.
+  const side = Math.max(result.width, result.height);
+  const zoom = side < 256 ? Math.ceil(256 / side) : 1;
   for (const method of result.methods) {
     const fig = document.createElement("figure");
     fig.className = "panel";
     fig.dataset.method = method;
     const stack = document.createElement("div");
-    stack.className = "stack";
+    stack.className = zoom > 1 ? "stack tiny" : "stack";
+
     const photo = document.createElement("img");
     photo.className = "photo";
-    photo.alt = "input image";
+    photo.alt = `input image ${result.input.name || ""}`.trim();
     photo.src = result.image_url;
+    if (zoom > 1) {
+      photo.style.width = `${result.width * zoom}px`;
+      photo.style.height = `${result.height * zoom}px`;
+    }
     const heat = document.createElement("img");
     heat.className = "heat";
     heat.alt = `${method} map`;
@@ -204,6 +256,7 @@ function showRank() {
     const entry = result.maps[method][state.rank - 1];
     const heat = fig.querySelector("img.heat");
     heat.src = entry.heatmap_url;
+    heat.alt = `${method} map for ${entry.label}`;
     heat.dataset.rank = String(entry.rank);
     fig.dataset.rank = String(entry.rank);
     const cap = fig.querySelector("figcaption");
