@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests.evaluation.test_localization_study import make_dataset, register_tiny, tiny_model
 from torch import nn
 
 from netloupe.evaluation.studies.faithfulness import default_randomization_groups, run_evaluation, write_evaluation
 from netloupe.io.annotations import read_localization_dataset
 from netloupe.models.preprocess import ImagePreprocess
 from netloupe.models.zoo import LoadedModel
-
-from tests.evaluation.test_localization_study import make_dataset, register_tiny, tiny_model
 
 
 def test_default_groups_split_block_containers() -> None:

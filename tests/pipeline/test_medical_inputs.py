@@ -54,3 +54,20 @@ def test_dicom_and_nifti_maps_in_source_geometry_and_a_bad_file_recorded(tmp_pat
     np.testing.assert_allclose(slice_map.affine @ [5, 6, 0, 1], volume.affine @ [5, 6, 12, 1], atol=1e-5)
     with np.load(out / cam["array"]) as z:
         np.testing.assert_allclose(np.asarray(slice_map.dataobj)[:, :, 0], z["cam"][0], atol=1e-6)
+
+
+def test_class_agnostic_method_writes_one_overlay_for_all_ranks(tmp_path: Path) -> None:
+    """Eigen-CAM ignores the class: one picture, named as such, shared by every rank's entry."""
+    from PIL import Image
+
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 24), dtype=np.uint8)).save(photo)
+    request = build_request(_tiny(), ["eigencam", "gradcam"], top_k=2)
+    manifest_path, _ = explain_to_folder([photo], request, tmp_path / "out", figures=False)
+    assert manifest_path is not None
+    entries = json.loads(manifest_path.read_text())["items"][0]["maps"]
+    eigen = [e for e in entries if e["method"] == "eigencam"]
+    assert {e["overlay"] for e in eigen} == {"p/eigencam_class-agnostic.png"} and all(e["class_agnostic"] for e in eigen)
+    assert len({e["overlay"] for e in entries if e["method"] == "gradcam"}) == 2
+    names = sorted(p.name for p in (tmp_path / "out" / "p").glob("*.png"))
+    assert names[0] == "eigencam_class-agnostic.png" and [n[:12] for n in names[1:]] == ["gradcam_top1", "gradcam_top2"]

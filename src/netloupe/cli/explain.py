@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from ..models.zoo import DEFAULT_MODEL
+from ..models.zoo import DEFAULT_MODEL, LoadedModel
 from ._console import console, print_error, progress
-from ._options import load_cli_model, parse_device, parse_methods
+from ._options import Threads, load_cli_model, parse_device, parse_methods, set_threads
 
 __all__ = ["register"]
 
@@ -63,6 +63,7 @@ def explain_command(
         int | None, typer.Option(help="3-D input, 2-D model: slice perpendicular to this axis.")
     ] = None,
     slice_index: Annotated[int | None, typer.Option(help="3-D input: slice index (default: middle).")] = None,
+    threads: Threads = None,
 ) -> None:
     """Explain why the model predicts what it predicts, for each input file."""
     from ..errors import InputError
@@ -72,11 +73,17 @@ def explain_command(
         raise InputError(f"--out: {out} is a file; give a folder (it is created when missing)")
     methods = parse_methods(method)
     dev = parse_device(device)
+    set_threads(threads)
     loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
     request = build_request(
         loaded, methods, top_k=top_k, target=parse_target(target), layer=layer, device=dev, batch_size=batch_size
     )
     medical = MedicalOptions(window, frame, volume, slice_axis, slice_index)
+    for path in images:  # a CT into the ImageNet model, a colour photo into a grey X-ray model: say so
+        warning = _mismatch(loaded, path)
+        if warning:
+            console.print("[yellow]warning:[/] ", end="", highlight=False)
+            console.print(f"{path.name}: {warning}", markup=False, highlight=False)
     with progress() as bar:
         task = bar.add_task("explaining", total=len(images))
         manifest, stats = explain_to_folder(
@@ -99,6 +106,16 @@ def explain_command(
         more = f" (first {_MAX_LISTED} listed)" if len(failed) > _MAX_LISTED else ""
         console.print(f"{len(failed)} of {len(images)} inputs failed{more}; see {manifest}", highlight=False)
         raise typer.Exit(2)
+
+
+def _mismatch(loaded: LoadedModel, path: Path) -> str | None:
+    """The input-kind warning for ``path``; None when it fits or cannot be read (the job records that)."""
+    from ..models.compat import input_mismatch_warning
+
+    try:
+        return input_mismatch_warning(loaded, path)
+    except Exception:
+        return None
 
 
 def _reason(record: dict[str, object]) -> str:

@@ -23,9 +23,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from .._progress import ProgressLike
 from ..models.zoo import DEFAULT_MODEL
-from ._console import console
-from ._options import load_cli_model, parse_device, parse_methods
+from ._console import console, progress
+from ._options import Threads, load_cli_model, parse_device, parse_methods, set_threads
 
 __all__ = ["register"]
 
@@ -77,6 +78,7 @@ def run_command(
     arch: Annotated[str | None, typer.Option(help="torchvision/timm architecture for --checkpoint.")] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="State-dict file for --arch.")] = None,
     trust_pickle: Annotated[bool, typer.Option(help="Allow loading a full pickled model (runs code).")] = False,
+    threads: Threads = None,
 ) -> None:
     """Explain every input of DATASET; a journal and a manifest go to --out, maps to files or a --store."""
     from ..errors import InputError
@@ -89,6 +91,7 @@ def run_command(
         raise InputError(f"--overlays: expected all or none, got {overlays!r}")
     method_list = parse_methods(methods)
     dev = parse_device(device)
+    set_threads(threads)
     loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
     eng: Literal["local", "ray"] = "ray" if engine == "ray" else "local"
     workers, writers = resolve_parallelism(eng, workers, writers)
@@ -99,16 +102,20 @@ def run_command(
             workers, str(workers)
         )
         console.print(f"[dim]actors: {actors}, writing: {writers} threads per actor[/]", highlight=False)
-    bar = Progress(
-        TextColumn("[bold]explaining"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
+    bar: ProgressLike = (
+        progress()
+        if not console.is_terminal
+        else Progress(
+            TextColumn("[bold]explaining"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
     )
     task = bar.add_task("explaining", total=None)
 

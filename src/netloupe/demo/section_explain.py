@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
-
 from ..attribution.guided import guided_gradcam
 from ..cam.registry import get_method
 from ..models.zoo import load_model
 from ..pipeline import explain_images
+from ..viz.attribution import attribution_to_rgb
 from ..viz.overlay import overlay
-from ..viz.report import ReportSection, figure_to_data_uri, table_html
+from ..viz.report import ReportSection, figure_to_data_uri, img_html, table_html
 from .images import DEMO_PHOTOS, demo_photo
 from .runner import DemoContext
 
@@ -31,7 +30,7 @@ def _grid_figure(run_result, methods: list[str]) -> object:  # type: ignore[no-u
     fig, axes = plt.subplots(len(methods), k + 1, figsize=(2.6 * (k + 1), 1.95 * len(methods)), squeeze=False)
     for row, method in enumerate(methods):
         axes[row, 0].imshow(run_result.image)
-        agnostic = not getattr(get_method(method), "class_specific", method != "eigencam")
+        agnostic = not get_method(method).class_specific
         axes[row, 0].set_ylabel(f"{method}\n(class-agnostic)" if agnostic else method, fontsize=13)
         axes[row, 0].set_xticks([])
         axes[row, 0].set_yticks([])
@@ -50,15 +49,11 @@ def _guided_figure(ctx: DemoContext, loaded, image, label: str) -> object:  # ty
 
     x = loaded.preprocess.batch([image]).to(ctx.device)
     attr = guided_gradcam(loaded.model, x, targets=None, layer=loaded.target_layer)[0, 0]  # (C, H, W)
-    rgb = attr.permute(1, 2, 0).cpu().numpy()
-    # Display scaling: the 99th percentile of |attribution| maps to full contrast (the max alone is an
-    # outlier pixel and leaves the picture plain grey).
-    scale = float(np.percentile(np.abs(rgb), 99)) or 1.0
-    rgb = rgb / scale * 0.5 + 0.5
+    rgb = attribution_to_rgb(attr)  # 99th percentile of |a| to full contrast: the max alone leaves plain grey
     fig, axes = plt.subplots(1, 2, figsize=(6, 3))
     axes[0].imshow(loaded.preprocess.to_model_image(image))
     axes[0].set_title("input (as the model sees it)")
-    axes[1].imshow(np.clip(rgb, 0, 1))
+    axes[1].imshow(rgb)
     axes[1].set_title(f"Guided Grad-CAM: {label}")
     for ax in axes:
         ax.axis("off")
@@ -87,8 +82,7 @@ def build(ctx: DemoContext) -> ReportSection:
         alt = f"{title}: {', '.join(methods)} maps for the classes {', '.join(res.labels)}"
         parts.append(f"<h3>{html.escape(title)}</h3>")
         parts.append(table_html(["rank", "class", "probability"], rows))
-        uri = figure_to_data_uri(_grid_figure(res, methods))
-        parts.append(f"<img src='{uri}' alt='{html.escape(alt, quote=True)}' style='max-width:100%'>")
+        parts.append(img_html(figure_to_data_uri(_grid_figure(res, methods)), alt, "max-width:100%"))
     if not ctx.fast:
         first = run.results[0]
         uri = figure_to_data_uri(_guided_figure(ctx, loaded, first.image, first.labels[0]))
@@ -97,5 +91,5 @@ def build(ctx: DemoContext) -> ReportSection:
             "(Selvaraju et al. 2017): class-discriminative and high-resolution.</p>"
         )
         alt = f"Guided Grad-CAM of {first.labels[0]}: fine-grained gradients inside the Grad-CAM region"
-        parts.append(f"<img src='{uri}' alt='{html.escape(alt, quote=True)}' style='max-width:640px'>")
+        parts.append(img_html(uri, alt, "max-width:640px"))
     return ReportSection("Where the network looks", "".join(parts))

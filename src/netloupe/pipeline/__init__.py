@@ -10,7 +10,7 @@ from .api import ExplainRun, explain_files, explain_images, explain_to_folder, s
 from .core import ExplainCore, SystematicFailure
 from .items import Item, ItemFailure, ItemResult
 from .manifest import MANIFEST_NAME, MANIFEST_VERSION, build_manifest, read_manifest, write_manifest
-from .request import ExplainRequest, build_request, default_top_k
+from .request import ExplainRequest, build_request
 from .run import JobStats, OnProgress, StopFlag, run_batches
 from .sinks import FolderSink, MemorySink, NiftiSink, Sink
 from .sources import MedicalOptions, Reader, decode, file_ids, image_item, medical_item
@@ -37,7 +37,6 @@ __all__ = [
     "build_manifest",
     "build_request",
     "decode",
-    "default_top_k",
     "explain_files",
     "explain_images",
     "explain_to_folder",

@@ -181,7 +181,9 @@ def explain_images(
     memory = MemorySink()
     pictures = [s for s in sources if isinstance(s, Image.Image)]
     if len(pictures) == len(sources):
-        items: list[Item | ItemFailure] = [image_item(im, f"image{i}", loaded.preprocess) for i, im in enumerate(pictures)]
+        items: list[Item | ItemFailure] = [
+            image_item(im, f"image{i}", loaded.preprocess) for i, im in enumerate(pictures)
+        ]
         core = ExplainCore(request)
         batches = (items[i : i + batch_size] for i in range(0, len(items), batch_size))
         stats = run_batches(core, batches, [memory], on_progress=on_progress)

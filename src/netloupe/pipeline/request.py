@@ -18,12 +18,13 @@ from ..cam._capture import check_hookable
 from ..cam.registry import get_method
 from ..errors import InputError
 from ..layers import resolve_layer
+from ..models.compat import default_top_k
 from ..models.zoo import LoadedModel
 from ..targets import TargetSpec, TopK, resolve_targets
 
-__all__ = ["DEFAULT_TOP_K", "ExplainRequest", "Grid", "build_request", "default_top_k"]
+__all__ = ["ExplainRequest", "Grid", "build_request"]
 
-DEFAULT_TOP_K = 3
+DEFAULT_TOP_K = 3  # the engine's documented default; build_request adapts it to the model (default_top_k)
 Grid = Literal["item", "input"]
 
 
@@ -76,12 +77,6 @@ def _num_outputs(loaded: LoadedModel) -> int:
     if last:
         return int(last[-1].out_features)
     return max(1, len(loaded.class_names))
-
-
-def default_top_k(loaded: LoadedModel) -> int:
-    """Three classes, or every class of a model that has fewer (a 2-class medical model: 2)."""
-    n = len(loaded.class_names) or DEFAULT_TOP_K
-    return min(DEFAULT_TOP_K, n)
 
 
 def build_request(

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from ...cam.registry import get_method
 from ...io.atomic import PART_SUFFIX, atomic_write
 from ..items import ItemResult, one_line
 from ..manifest import Record
@@ -84,12 +85,18 @@ class FolderSink:
         entries = {(e["method"], e["rank"]): e for e in record["maps"]}
         draw = self.overlays == "all" and res.item.display is not None
         for method, maps in res.maps.items():
+            agnostic = not get_method(method).class_specific  # one map whatever the class: one picture
             for k, label in enumerate(res.labels):
                 entry = entries[(method, k + 1)]
+                if agnostic:
+                    entry["class_agnostic"] = True
                 if draw:
-                    name = f"{method}_top{k + 1}_{label_slug(label)}.png"
-                    picture = res.overlays[method][k] if method in res.overlays else _overlay(res, maps[k])
-                    write_png(folder / name, picture)
+                    name = (
+                        f"{method}_class-agnostic.png" if agnostic else f"{method}_top{k + 1}_{label_slug(label)}.png"
+                    )
+                    if not agnostic or k == 0:
+                        picture = res.overlays[method][k] if method in res.overlays else _overlay(res, maps[k])
+                        write_png(folder / name, picture)
                     entry["overlay"] = f"{res.id}/{name}"
                 if self.arrays:
                     entry.update(array=f"{res.id}/maps.npz", array_key=method, array_index=k)
