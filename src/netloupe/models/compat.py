@@ -133,11 +133,17 @@ def input_category(item: object) -> InputCategory:
             return "grey" if _dicom_modality(path) in GREY_MODALITIES else "scan"
         if not path.is_file():
             raise FileNotFoundError(2, "No such file or directory", str(path))
+        if path.suffix.lower() == ".npy":
+            return _array_category(np.load(path, mmap_mode="r", allow_pickle=False))
         try:
             with Image.open(path) as im:
                 return _image_category(im)
-        except OSError:
-            return "scan"  # not an image Pillow reads: a DICOM without suffix or another scanner format
+        except OSError as exc:
+            from ..io.medical import _has_dicom_preamble
+
+            if _has_dicom_preamble(path):
+                return "scan"  # a DICOM file without a suffix
+            raise InputError(f"input: {path} is neither an image Pillow reads nor a DICOM/NIfTI file") from exc
     if isinstance(item, Image.Image):
         return _image_category(item)
     if hasattr(item, "is_color") and hasattr(item, "display"):
