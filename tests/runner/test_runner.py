@@ -116,12 +116,12 @@ def test_corrupt_image_is_recorded_and_the_rest_finish(tmp_path: Path) -> None:
     summary = _run(tmp_path / "data", tmp_path / "out", batch_size=3)
     assert summary.done == 5 and summary.pending == 0 and not summary.interrupted
     reasons = {f["id"]: f["reason"] for f in summary.failed}
-    assert set(reasons) == {"broken", "empty"}
+    assert set(reasons) == {"broken.jpg", "empty.png"}
     assert all("\n" not in r and "InputError" in r for r in reasons.values())
     manifest = _manifest(tmp_path / "out")
     assert manifest["complete"] and manifest["counts"] == {"items": 7, "done": 5, "failed": 2, "pending": 0}
-    assert {f["id"] for f in manifest["failed"]} == {"broken", "empty"}
-    assert not (tmp_path / "out" / "broken").exists()
+    assert {f["id"] for f in manifest["failed"]} == {"broken.jpg", "empty.png"}
+    assert not (tmp_path / "out" / "broken.jpg").exists()
 
 
 def test_rerun_skips_finished_items_and_keeps_their_files(tmp_path: Path) -> None:
