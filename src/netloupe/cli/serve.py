@@ -19,7 +19,11 @@ def serve_command(
         str | None, typer.Option("--models", help="Comma-separated zoo models to serve (default: all).")
     ] = None,
     model_dir: Annotated[
-        Path | None, typer.Option("--model-dir", help="Also serve every TorchScript file (*.pt, *.ts) in this folder.")
+        Path | None, typer.Option(
+            "--model-dir",
+            help="Also serve each NAME.json in this folder: a state dict (NAME.pth) with its torchvision/timm "
+            'architecture, e.g. {"arch": "resnet18", "class_names": [...]}.',
+        )
     ] = None,
     max_upload_mb: Annotated[float, typer.Option(min=0.1, help="Upload size limit in MB.")] = 20.0,
     timeout: Annotated[float, typer.Option(min=1.0, help="Per-request time limit in seconds.")] = 60.0,
