@@ -36,7 +36,7 @@ def test_names_that_would_collide_get_distinct_ids(tmp_path: Path) -> None:
     ids = {Path(it.source).relative_to(tmp_path).as_posix(): it.id for it in discover_items(tmp_path)}
     assert ids["cat.png"] == "cat.png" and ids["cat.jpg"] == "cat.jpg"
     assert ids["x/y.png"] == "x~y.png" and ids["x_y.png"] == "x_y.png"
-    assert ids["x~y.png"] == "x_y.png+" + hashlib.sha1("x~y.png".encode()).hexdigest()[:8]
+    assert ids["x~y.png"] == "x_y.png+" + hashlib.sha1(b"x~y.png").hexdigest()[:8]
     assert ids["a b.png"] == "a_b.png+" + hashlib.sha1(b"a b.png").hexdigest()[:8] and ids["a_b.png"] == "a_b.png"
     assert len(set(ids.values())) == 7
 

@@ -57,7 +57,7 @@ def test_model_dir_refuses_torchscript_and_bad_descriptions_at_start_up(tmp_path
     from netloupe.web import Settings, create_app
 
     torch.jit.save(torch.jit.script(small_cnn(classes=3).eval()), str(tmp_path / "mine.pt"))
-    with pytest.raises(ModelLoadError, match="NAME.json"):
+    with pytest.raises(ModelLoadError, match=r"NAME\.json"):
         create_app(Settings(models=(), model_dir=tmp_path))
     (tmp_path / "mine.json").write_text('{"arch": "resnet18", "checkpoint": "../../etc/passwd"}')
     with pytest.raises(ModelLoadError, match="checkpoint must be a file name"):

@@ -30,7 +30,7 @@ def _peak(fn: Callable[[], object]) -> tuple[object, int]:
     try:
         try:
             out: object = fn()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
+        except Exception as exc:
             out = exc
         return out, tracemalloc.get_traced_memory()[1]
     finally:

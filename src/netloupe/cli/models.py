@@ -9,8 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._console import console
-
 __all__ = ["describe_model", "register"]
 
 
@@ -28,7 +26,8 @@ def describe_model(name: str, layers: bool = False) -> dict[str, Any]:
 
     names = available_models()
     if name not in names:
-        raise ModelLoadError(f"model: {name!r} is not a zoo model{did_you_mean(name, names)}; available: {', '.join(names)}")
+        hint = did_you_mean(name, names)
+        raise ModelLoadError(f"model: {name!r} is not a zoo model{hint}; available: {', '.join(names)}")
     entry = _ZOO[name]
     loaded = load_model(name)
     pre = loaded.preprocess

@@ -153,16 +153,17 @@ def _checkpoint(spec_path: Path, spec: dict[str, Any]) -> Path:
     given = spec.get("checkpoint")
     if given is not None:
         if not isinstance(given, str) or Path(given).name != given or given in ("", ".", ".."):
-            raise ModelLoadError(f"model_dir: {spec_path.name}: checkpoint must be a file name in {folder}, got {given!r}")
+            raise ModelLoadError(
+                f"model_dir: {spec_path.name}: checkpoint must be a file name in {folder}, got {given!r}"
+            )
         candidates = [folder / given]
     else:
         candidates = [folder / f"{spec_path.stem}{s}" for s in _WEIGHT_SUFFIXES]
     for path in candidates:
         if path.is_file():
             return path
-    raise ModelLoadError(
-        f"model_dir: {spec_path.name} names no existing weights file (looked for {', '.join(p.name for p in candidates)})"
-    )
+    looked = ", ".join(p.name for p in candidates)
+    raise ModelLoadError(f"model_dir: {spec_path.name} names no existing weights file (looked for {looked})")
 
 
 def _dir_builder(name: str, spec: dict[str, Any], checkpoint: Path) -> Callable[[], LoadedModel]:
