@@ -65,12 +65,12 @@ def models_command(
         return
     table = Table(title="netloupe model zoo (nothing is downloaded)")
     for column in ("name", "input", "size", "classes", "layer", "licence"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column != "licence")
     for info in infos:
         size = "x".join(str(s) for s in info["input_size"]) if info["input_size"] else "any"
         table.add_row(
             info["name"],
-            f"{info['input']} ({info['channels']} ch)",
+            f"{info['input']} {info['channels']}ch",
             size,
             str(info["classes"]),
             str(info["layer"] or "automatic"),

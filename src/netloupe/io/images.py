@@ -42,6 +42,8 @@ def read_image(path: PathLikeStr, max_pixels: int | None = MAX_PIXELS) -> Image.
                 check_size(p, (im.width, im.height), max_pixels)
                 im.load()
                 image = im.copy()
+    except InputError:
+        raise
     except Image.DecompressionBombError as exc:
         raise InputError(f"image: {p} claims more pixels than can be decoded safely ({exc})") from exc
     except UnidentifiedImageError as exc:
