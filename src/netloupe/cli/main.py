@@ -68,13 +68,12 @@ def known_failure(exc: BaseException) -> str | None:
     """The one-line message for a failure that is the user's situation, not a bug (None: a bug)."""
     if isinstance(exc, OSError) and exc.filename is not None:
         what = {
-            FileExistsError: "exists and is not a folder (an output folder was expected)",
-            NotADirectoryError: "is not a folder",
-            IsADirectoryError: "is a folder (a file was expected)",
-            FileNotFoundError: "does not exist",
-            PermissionError: "cannot be accessed (permission denied)",
+            FileExistsError: "already exists (a new output folder or file was expected)",
+            NotADirectoryError: "a path in it is a file, not a folder",
         }.get(type(exc))
-        return f"{exc.filename}: {what or exc.strerror or type(exc).__name__}"
+        if what is not None:
+            return f"{exc.filename}: {what}"
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         return f"the optional dependency {exc.name!r} is not installed (see the extras in `pip install netloupe[...]`)"
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
