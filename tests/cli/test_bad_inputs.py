@@ -42,6 +42,7 @@ def _medical() -> bool:
 
 
 _TINY = ("-m", "pneumonia-tinycnn")  # a bundled 28x28 model: loads in milliseconds
+_TINY_EX = (*_TINY, "--top-k", "1")  # it has 2 classes
 
 
 def _ex(name: str, *extra: str) -> Case:
@@ -77,13 +78,15 @@ CASES: dict[str, Case] = {
     "explain-out-is-file": lambda f, o: [
         "explain",
         str(f["good.png"]),
-        *_TINY,
+        *_TINY_EX,
         "--out",
         str(f["outfile.txt"]),
     ],
     "explain-bad-method": _ex("good.png", "--method", "gradcan"),
     "explain-bad-layer": _ex("good.png", "--layer", "nolayer"),
     "explain-bad-device": _ex("good.png", "--device", "tpu:7"),
+    "explain-window-on-photo": _ex("good.png", *_TINY_EX, "--window", "lung"),
+    "explain-bad-window": _ex("good.png", *_TINY_EX, "--window", "abc"),
     # netloupe run
     "run-missing-dataset": lambda f, o: ["run", str(f["does-not-exist"]), "--out", str(o), "--device", "cpu"],
     "run-empty-folder": lambda f, o: ["run", str(f["emptydir"]), "--out", str(o), "--device", "cpu"],
@@ -113,7 +116,7 @@ CASES: dict[str, Case] = {
     "embed-empty": lambda f, o: ["embed", str(f["emptydir"]), "--out-dir", str(o)],
     "dissect-missing-csv": lambda f, o: ["dissect", str(f["missing.csv"]), "-l", "bn2", "--out-dir", str(o)],
     "audit-missing": lambda f, o: ["audit", str(f["does-not-exist"]), "-r", "borders:4", "--out", str(o)],
-    "caption-bomb": lambda f, o: ["caption", str(f["bomb.png"]), "--model", str(f["textmodel.pt"])],
+    "caption-text-model": lambda f, o: ["caption", str(f["good.png"]), "--model", str(f["textmodel.pt"])],
     "caption-train-missing": lambda f, o: ["caption-train", "--data", str(f["does-not-exist"]), "--out", str(o)],
     "serve-missing-dir": lambda f, o: ["serve", "--model-dir", str(f["does-not-exist"])],
     "serve-unknown-model": lambda f, o: ["serve", "--models", "no-such-model"],
@@ -131,8 +134,35 @@ CASES: dict[str, Case] = {
     "seq-train-unknown": lambda f, o: ["seq", "train", "nope", "--out", str(o)],
     "seq-explain-text-model": lambda f, o: ["seq", "explain", "good film", "-m", str(f["textmodel.pt"])],
     "har-train-unknown": lambda f, o: ["har", "train", "nope", "--out", str(o)],
-    "har-explain-missing": lambda f, o: ["har", "explain", str(f["does-not-exist"]), "--out", str(o / "h.png")],
+    "har-explain-missing-model": lambda f, o: ["har", "explain", str(f["does-not-exist"]), "--out", str(o / "h.png")],
     "models-bad-option": lambda f, o: ["models", "--json", "--nope"],
+}
+
+#: What the one error line must say, for the failures issue 16 names (the rest: any one clear line).
+EXPECT = {
+    "explain-bomb-png": "claims more pixels than can be decoded safely",
+    "explain-big-png": "over the limit of 100,000,000 pixels",
+    "explain-nan-npy": "holds only NaN/inf values",
+    "explain-nan-nii": "no finite voxel",
+    "explain-huge-nii": "over the limit of 64,000,000 voxels",
+    "explain-huge-dcm": "over the limit of 64,000,000 values",
+    "explain-out-is-file": "outfile.txt: already exists",
+    "explain-plain-pickle-trusted": "cannot be loaded as a torch.save file",
+    "explain-text-model": "is not a model file",
+    "explain-evil-pickle": "is a full pickle",
+    "activations-negative": "n_maps: expected >= 1, got -5",
+    "filters-negative": "max_filters: expected >= 1",
+    "run-missing-dataset": "does not exist",
+    "explain-window-on-photo": "--window: applies to DICOM/NIfTI",
+    "explain-bad-window": "window: expected a preset",
+}
+
+#: Cases whose fix lives in a file owned by another part of the project: strict xfail, so the marker must
+#: go as soon as the fix lands (an unexpected pass fails the suite).
+_ELSEWHERE = {
+    "caption-train-missing": "caption/evaluate.py creates --out before checking --data",
+    "explain-window-on-photo": "cli/explain.py must call netloupe.io.medical.check_medical_options",
+    "explain-bad-window": "cli/explain.py must call netloupe.io.medical.check_medical_options",
 }
 
 _MEDICAL_CASES = {"explain-text-dcm", "explain-text-nii", "explain-nan-nii", "explain-truncated-nii"}
@@ -143,7 +173,13 @@ def _expand(argv: list[str], files: Files) -> list[str]:
     return [str(files[a[1:-1]]) if a.startswith("{") and a.endswith("}") else a for a in argv]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=_ELSEWHERE[c])) if c in _ELSEWHERE else c
+        for c in sorted(CASES)
+    ],
+)
 def test_bad_input_gives_one_error_line_and_exit_2(
     case: str, bad: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -161,9 +197,11 @@ def test_bad_input_gives_one_error_line_and_exit_2(
     lines = [line for line in err.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error:")]
     assert len(errors) == 1 or (len(errors) == 0 and any("Usage:" in x for x in lines)), err
-    # A complete failures.json (the record of what failed) is not half-written output; nothing else may be there.
-    left = sorted(p for p in out.rglob("*") if p.name != "failures.json") if out.exists() else []
-    assert not left, f"{case} left {left}"
+    assert EXPECT.get(case, "") in (errors or [""])[0], err
+    # Not even an empty --out is left behind; a complete failures.json (the record of which inputs failed,
+    # written by the medical path) is the only file allowed.
+    left = sorted(out.rglob("*")) if out.exists() else []
+    assert not out.exists() or [p.name for p in left] == ["failures.json"], f"{case} left {out}: {left}"
     assert bad["outfile.txt"].read_bytes() == before
     assert not bad["pickle-ran"].exists(), "an untrusted pickle was unpickled"
 

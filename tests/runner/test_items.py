@@ -88,3 +88,30 @@ def test_csv_listing_an_image_twice_is_refused(tmp_path: Path) -> None:
     (tmp_path / "list.csv").write_text("path\na.png\na.png\n")
     with pytest.raises(InputError, match="more than once"):
         discover_items(tmp_path / "list.csv")
+
+
+def test_rerun_after_a_same_stem_file_appears_redoes_nothing(tmp_path: Path) -> None:
+    """Issue 16 item 7 end to end: ``cat.png`` done; ``cat.jpg`` appears; the re-run does only ``cat.jpg``,
+    keeps ``cat.png``'s folder and lists every folder in the manifest."""
+    import json
+
+    from PIL import Image
+    from tests.runner._job import tiny_model
+
+    from netloupe.runner import run_dataset
+
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(data / "cat.png")
+    out = tmp_path / "out"
+    first = run_dataset(data, tiny_model(), ["gradcam"], out, top_k=1, workers=0, writers=1)
+    assert first.done == 1
+    before = (out / "cat.png" / "maps.npz").stat().st_mtime_ns
+    Image.new("RGB", (40, 30), (10, 200, 10)).save(data / "cat.jpg")
+    second = run_dataset(data, tiny_model(), ["gradcam"], out, top_k=1, workers=0, writers=1)
+    assert (second.done, second.skipped) == (1, 1)  # only cat.jpg was computed
+    assert (out / "cat.png" / "maps.npz").stat().st_mtime_ns == before
+    manifest = json.loads((out / "manifest.json").read_text())
+    ids = sorted(im["id"] for im in manifest["images"])
+    assert ids == ["cat.jpg", "cat.png"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ids

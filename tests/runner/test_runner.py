@@ -67,14 +67,15 @@ def test_outputs_equal_explain_images(tmp_path: Path) -> None:
     ref = explain_images(paths, tiny_model(), METHODS, top_k=2, batch_size=6)
     manifest = _manifest(tmp_path / "out")
     assert manifest["complete"] and manifest["kind"] == "dataset-run"
-    by_id = {im["id"]: im for im in manifest["images"]}
+    by_source = {Path(im["source"]).name: im for im in manifest["images"]}
     for res in ref.results:
-        entry = by_id[res.id]
+        entry = by_source[Path(res.source).name]
+        assert entry["id"] == Path(res.source).name  # run ids keep the suffix (runner.items.item_id)
         assert (entry["width"], entry["height"]) == (res.image.width, res.image.height)
         assert [p["class_index"] for p in entry["predictions"]] == res.class_ids
         assert [p["label"] for p in entry["predictions"]] == res.labels
         np.testing.assert_allclose([p["probability"] for p in entry["predictions"]], res.probabilities, atol=1e-6)
-        with np.load(tmp_path / "out" / res.id / "maps.npz") as z:
+        with np.load(tmp_path / "out" / entry["id"] / "maps.npz") as z:
             for m in METHODS:
                 np.testing.assert_allclose(z[m], res.maps[m], atol=1e-5)
         for e in entry["maps"]:

@@ -160,12 +160,12 @@ def run_dataset(
     if loaded.preprocess.size is None:
         batch_size = 1  # images keep their own sizes: they cannot be stacked
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     items = [
         it
         for it in discover_items(dataset, root=root, limit=limit)
         if not Path(it.source).resolve().is_relative_to(out_dir.resolve())
     ]
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the dataset is known to list images
     config = JobConfig(loaded.name, methods, top_k, layer if layer is not None else loaded.target_layer, compile)
     check_config(out_dir, config)
     journal = Journal(out_dir / JOURNAL_NAME)
