@@ -130,5 +130,5 @@ def test_files_that_are_not_models_are_named_for_what_they_are(tmp_path: Path) -
         assert "full pickle" not in str(exc.value)
     plain = tmp_path / "plain.pkl"
     plain.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
-    with pytest.raises(ModelLoadError, match="torch.save"):
+    with pytest.raises(ModelLoadError, match=r"torch\.save"):
         netloupe.load_model(plain, trust_pickle=True)

@@ -85,6 +85,8 @@ def build_router() -> APIRouter:
             limits={
                 "max_upload_bytes": s.max_upload_bytes,
                 "max_pixels": s.max_pixels,
+                "max_voxels": s.max_voxels,
+                "max_concurrent": s.max_concurrent,
                 "max_side": s.max_side,
                 "max_top_k": s.max_top_k,
                 "max_methods": s.max_methods,
