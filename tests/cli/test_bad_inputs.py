@@ -226,3 +226,17 @@ def test_console_script_over_the_corpus(case: str, bad: Files, tmp_path: Path) -
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert [x for x in proc.stderr.splitlines() if x.strip()][-1].startswith("error:"), proc.stderr
+
+
+def test_known_failures_are_one_line_and_bugs_are_not_hidden(tmp_path: Path) -> None:
+    from netloupe.cli.main import known_failure
+
+    assert known_failure(FileExistsError(17, "File exists", "out.txt")) == (
+        "out.txt: already exists (a new output folder or file was expected)"
+    )
+    assert known_failure(FileNotFoundError(2, "No such file", "a.png")) == "No such file: a.png"
+    assert "'pydicom' is not installed" in str(known_failure(ModuleNotFoundError("x", name="pydicom")))
+    assert "out of memory" in str(known_failure(MemoryError()))
+    assert known_failure(OSError("no file name: a bug or a device error")) is None
+    assert known_failure(RuntimeError("a bug")) is None
+    assert known_failure(KeyError("a bug")) is None
