@@ -83,7 +83,7 @@ CASES: dict[str, Case] = {
         str(f["outfile.txt"]),
     ],
     "explain-bad-method": _ex("good.png", "--method", "gradcan"),
-    "explain-bad-layer": _ex("good.png", "--layer", "nolayer"),
+    "explain-bad-layer": _ex("good.png", *_TINY_EX, "--layer", "nolayer"),
     "explain-bad-device": _ex("good.png", "--device", "tpu:7"),
     "explain-window-on-photo": _ex("good.png", *_TINY_EX, "--window", "lung"),
     "explain-bad-window": _ex("good.png", *_TINY_EX, "--window", "abc"),
