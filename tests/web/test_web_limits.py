@@ -196,3 +196,34 @@ def test_decoding_error_path_keeps_no_temporary_file(tmp_path: Path, medical_fil
     with pytest.raises(ApiError):
         decode_upload(medical_files["dicom-big"], "x.dcm", tiny_settings(max_voxels=1000))
     assert set(Path(tempfile.gettempdir()).glob("netloupe-web-*")) == before
+
+
+def test_requests_beyond_the_slots_and_queue_get_503_busy(cat) -> None:  # type: ignore[no-untyped-def]
+    def slow():  # type: ignore[no-untyped-def]
+        loaded = tiny_model()
+        loaded.model = _SlowOnBatches(loaded.model).eval()
+        return loaded
+
+    settings = tiny_settings(extra_models={"slow": slow}, request_timeout_s=2.0, max_concurrent=1, max_queued=0)
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    files = {"file": ("cat.png", png_bytes(cat), "image/png")}
+    first: list[int] = []
+    worker = threading.Thread(
+        target=lambda: first.append(
+            client.post("/api/explain", data={"model": "slow", "methods": "scorecam"}, files=files).status_code
+        )
+    )
+    worker.start()
+    heavy = client.app.state.netloupe.pool.heavy
+    deadline = time.monotonic() + 10
+    while heavy.running == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    r = client.post("/api/explain", data={"model": "slow", "methods": "gradcam"}, files=files)
+    assert r.status_code == 503 and "busy" in r.json()["error"]
+    worker.join(15)
+    assert first == [503]  # the Score-CAM request itself ran out of time and was cancelled
+    deadline = time.monotonic() + 10
+    while heavy.running and time.monotonic() < deadline:  # its worker stops at the next layer call
+        time.sleep(0.01)
+    assert heavy.running == 0
+    assert client.post("/api/explain", data={"model": "slow", "methods": "gradcam"}, files=files).status_code == 200
