@@ -106,3 +106,29 @@ def test_torchscript_models_get_a_clear_error_for_cams(tmp_path: Path) -> None:
     for layer in [None, "6"]:
         with pytest.raises(MethodNotApplicable, match="TorchScript"):
             netloupe.explain(loaded.model, torch.randn(1, 3, 10, 10), "gradcam", layer=layer)
+
+
+def test_load_model_leaves_the_callers_training_flags_alone() -> None:
+    """Issue 16 item 9: wrapping a module must not switch the caller's module to eval mode."""
+    module = small_cnn(2, classes=4).train()
+    module[1].eval()  # a frozen BatchNorm inside a training model: a mixed state to keep
+    flags = [m.training for m in module.modules()]
+    loaded = netloupe.load_model(module, class_names=list("abcd"))
+    assert loaded.model is module
+    assert [m.training for m in module.modules()] == flags
+
+
+def test_files_that_are_not_models_are_named_for_what_they_are(tmp_path: Path) -> None:
+    """Issue 16 items 3 and 8: a text file is not 'a full pickle'; a non-torch pickle fails cleanly even trusted."""
+    import pickle
+
+    text = tmp_path / "readme.pt"
+    text.write_text("# notes saved under the wrong name\n")
+    for trust in (False, True):
+        with pytest.raises(ModelLoadError, match="not a model file") as exc:
+            netloupe.load_model(text, trust_pickle=trust)
+        assert "full pickle" not in str(exc.value)
+    plain = tmp_path / "plain.pkl"
+    plain.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    with pytest.raises(ModelLoadError, match=r"torch\.save"):
+        netloupe.load_model(plain, trust_pickle=True)

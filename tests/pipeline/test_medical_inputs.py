@@ -67,7 +67,8 @@ def test_class_agnostic_method_writes_one_overlay_for_all_ranks(tmp_path: Path) 
     assert manifest_path is not None
     entries = json.loads(manifest_path.read_text())["items"][0]["maps"]
     eigen = [e for e in entries if e["method"] == "eigencam"]
-    assert {e["overlay"] for e in eigen} == {"p/eigencam_class-agnostic.png"} and all(e["class_agnostic"] for e in eigen)
+    assert {e["overlay"] for e in eigen} == {"p/eigencam_class-agnostic.png"}
+    assert all(e["class_agnostic"] for e in eigen)
     assert len({e["overlay"] for e in entries if e["method"] == "gradcam"}) == 2
     names = sorted(p.name for p in (tmp_path / "out" / "p").glob("*.png"))
     assert names[0] == "eigencam_class-agnostic.png" and [n[:12] for n in names[1:]] == ["gradcam_top1", "gradcam_top2"]

@@ -41,7 +41,7 @@ def test_ray_engine_equals_local_engine(local_ray: None, tmp_path: Path) -> None
     # workers/writers None: auto, one actor on this 2-CPU instance (default_ray_actors(0, 2) == 1)
     summary = _run(tmp_path / "data", tmp_path / "ray", batch_size=2, engine="ray", workers=None, writers=None)
     assert (summary.skipped, summary.done, summary.pending) == (3, 4, 0)
-    assert [f["id"] for f in summary.failed] == [f["id"] for f in local.failed] == ["broken"]
+    assert [f["id"] for f in summary.failed] == [f["id"] for f in local.failed] == ["broken.png"]
     a, b = _manifest(tmp_path / "local"), _manifest(tmp_path / "ray")
     assert a["counts"] == b["counts"] and b["complete"] and b["layers"] == a["layers"]
     strip = ("created", "dataset")
@@ -65,4 +65,4 @@ def test_ray_engine_equals_local_engine(local_ray: None, tmp_path: Path) -> None
             assert np.abs(pr - pl).max() <= 3  # maps equal to 1e-5 may round to a neighbouring colour
     _assert_consistent(tmp_path / "ray")
     ids = [json.loads(x)["id"] for x in (tmp_path / "ray" / "journal.jsonl").read_text().splitlines()]
-    assert sorted(ids).count("broken") == 2 and len(set(ids)) == 8  # the bad item is retried, and fails again
+    assert sorted(ids).count("broken.png") == 2 and len(set(ids)) == 8  # the bad item is retried, and fails again

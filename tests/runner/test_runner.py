@@ -70,15 +70,16 @@ def test_outputs_equal_explain_images(tmp_path: Path) -> None:
     ref = explain_images(paths, tiny_model(), METHODS, top_k=2, batch_size=6)
     manifest = _manifest(tmp_path / "out")
     assert manifest["complete"] and manifest["kind"] == "dataset-run"
-    by_id = {im["id"]: im for im in manifest["items"]}
+    by_source = {Path(im["source"]).name: im for im in manifest["items"]}
     for res in ref.results:
-        entry = by_id[res.id]
+        entry = by_source[Path(res.item.source).name]
+        assert entry["id"] == Path(res.item.source).name  # run ids keep the suffix (runner.items.item_id)
         assert res.image is not None
         assert (entry["width"], entry["height"]) == (res.image.width, res.image.height)
         assert [p["class_index"] for p in entry["predictions"]] == res.class_ids
         assert [p["label"] for p in entry["predictions"]] == res.labels
         np.testing.assert_allclose([p["probability"] for p in entry["predictions"]], res.probabilities, atol=1e-6)
-        with np.load(tmp_path / "out" / res.id / "maps.npz") as z:
+        with np.load(tmp_path / "out" / entry["id"] / "maps.npz") as z:
             for m in METHODS:
                 np.testing.assert_allclose(z[m], res.maps[m], atol=1e-5)
         for e in entry["maps"]:
@@ -120,12 +121,12 @@ def test_corrupt_image_is_recorded_and_the_rest_finish(tmp_path: Path) -> None:
     summary = _run(tmp_path / "data", tmp_path / "out", batch_size=3)
     assert summary.done == 5 and summary.pending == 0 and not summary.interrupted
     reasons = {f["id"]: f["reason"] for f in summary.failed}
-    assert set(reasons) == {"broken", "empty"}
+    assert set(reasons) == {"broken.jpg", "empty.png"}
     assert all("\n" not in r and "InputError" in r for r in reasons.values())
     manifest = _manifest(tmp_path / "out")
     assert manifest["complete"] and manifest["counts"] == {"items": 7, "done": 5, "failed": 2, "pending": 0}
-    assert {f["id"] for f in manifest["failed"]} == {"broken", "empty"}
-    assert not (tmp_path / "out" / "broken").exists()
+    assert {f["id"] for f in manifest["failed"]} == {"broken.jpg", "empty.png"}
+    assert not (tmp_path / "out" / "broken.jpg").exists()
 
 
 def test_rerun_skips_finished_items_and_keeps_their_files(tmp_path: Path) -> None:

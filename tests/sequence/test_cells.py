@@ -95,3 +95,23 @@ def test_bad_inputs() -> None:
         ElmanRNN(2, 2, activation="softsign")
     with pytest.raises(InputError, match=r"lstm: expected torch\.nn\.LSTM"):
         TeachingLSTM.from_torch(nn.GRU(2, 2))  # type: ignore[arg-type]
+
+
+def test_starting_state_must_match_the_batch() -> None:
+    """Issue 16 item 9: a (1, hidden) or (hidden,) memory used to broadcast silently over a batch of 3."""
+    torch.manual_seed(0)
+    cell = ElmanRNN(2, 4)
+    x = torch.randn(3, 5, 2)
+    for bad in (torch.zeros(1, 4), torch.zeros(4), torch.zeros(2, 4), torch.zeros(3, 5)):
+        with pytest.raises(InputError, match="memory: expected shape \\(3, 4\\)"):
+            cell(x, memory=bad)
+    start = torch.randn(3, 4)
+    trace = cell(x, memory=start)
+    # value check: the first pre-activation uses each sequence's own starting memory
+    expected = x[:, 0] @ cell.input_weight.T + cell.bias + start @ cell.memory_weight.T
+    torch.testing.assert_close(trace.pre_activation[:, 0], expected)
+    lstm = TeachingLSTM(2, 4)
+    with pytest.raises(InputError, match="state\\[0\\]"):
+        lstm(x, state=(torch.zeros(1, 4), torch.zeros(3, 4)))
+    with pytest.raises(InputError, match="state\\[1\\]"):
+        lstm(x, state=(torch.zeros(3, 4), torch.zeros(3, 1)))

@@ -38,7 +38,7 @@ def fake_medical(monkeypatch):  # type: ignore[no-untyped-def]
     calls: list[tuple[Path, object]] = []
     module = types.ModuleType("netloupe.io.medical")
 
-    def read_medical(path, window=None):  # type: ignore[no-untyped-def]
+    def read_medical(path, window=None, max_voxels=None):  # type: ignore[no-untyped-def]
         path = Path(path)
         assert path.exists()
         calls.append((path, window))

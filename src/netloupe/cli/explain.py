@@ -67,10 +67,14 @@ def explain_command(
 ) -> None:
     """Explain why the model predicts what it predicts, for each input file."""
     from ..errors import InputError
+    from ..io.medical import check_medical_options
     from ..pipeline import MedicalOptions, build_request, explain_to_folder
 
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {out} is a file; give a folder (it is created when missing)")
+    check_medical_options(
+        images, window=window, frame=frame, volume=volume, slice_axis=slice_axis, slice_index=slice_index
+    )
     methods = parse_methods(method)
     dev = parse_device(device)
     set_threads(threads)

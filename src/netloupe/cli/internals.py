@@ -43,7 +43,10 @@ def _out_option(default: str, writes: str) -> Any:
 
 
 def out_folder(out: Path, writes: str) -> Path:
-    """Check that ``--out`` names a folder (existing, or new and not looking like a file name); create it.
+    """Check that ``--out`` names a folder (existing, or new and not looking like a file name).
+
+    The folder is created only when the command writes its first file, so a command that fails
+    leaves no empty ``--out`` behind.
 
     Raises:
         InputError: ``out`` is an existing file or looks like a file name (``filters.png``).
@@ -57,7 +60,6 @@ def out_folder(out: Path, writes: str) -> Path:
             f"--out: expected a folder (this command writes {writes} inside it), got {out}, which looks like a "
             f"file name; pass a folder, e.g. --out {out.with_suffix('')}"
         )
-    out.mkdir(parents=True, exist_ok=True)
     return out
 
 
@@ -174,6 +176,7 @@ def register(app: typer.Typer) -> None:
         device = _device(device)
         folder = out_folder(out, "features.npz")
         images = _open_data(data, split, label_column)
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "features.npz").unlink(missing_ok=True)
         _features(model, images, folder / "features.npz", layer, batch_size, device)
 
@@ -262,6 +265,7 @@ def register(app: typer.Typer) -> None:
         start = time.perf_counter()
         coords = make_embedding(method, **kwargs).fit_transform(fs.features)
         console.print(f"{method}: {len(coords)} points in {time.perf_counter() - start:.1f} s")
+        out_dir.mkdir(parents=True, exist_ok=True)
         save_coordinates(out_dir / f"{method}_coords.csv", coords, fs.names, fs.labels, fs.class_names)
         save_figure(
             embedding_scatter(
@@ -327,6 +331,7 @@ def register(app: typer.Typer) -> None:
         w = csv.DictWriter(buf, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+        out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out_dir / "units.csv", buf.getvalue())
         for det in diss.detectors_[:10]:
             console.print(f"  unit {det.unit:5d} -> {det.concept:20s} IoU {det.iou:.3f}")

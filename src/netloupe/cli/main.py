@@ -1,7 +1,9 @@
 """The ``netloupe`` command: thin shells over the library, one module per command group.
 
 Each command module exposes ``register(app)``; add a module name to ``_COMMAND_MODULES`` to plug in.
-Errors that netloupe raises on purpose (and bad files) print one line and exit with status 2.
+Errors that netloupe raises on purpose, bad files and paths (missing, a file where a folder is expected,
+no permission), a missing optional dependency and running out of memory print one ``error:`` line and
+exit with status 2; only a bug shows a traceback.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ _COMMAND_MODULES = [
     "run",
     "render",
     "bench",
+    "models",
 ]
 
 app = typer.Typer(
@@ -51,9 +54,29 @@ def main(argv: list[str] | None = None) -> None:
     except NetloupeError as exc:
         print_error(str(exc))
         sys.exit(2)
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print_error(f"{exc.strerror}: {exc.filename}")
-        sys.exit(2)
     except KeyboardInterrupt:
         print_error("interrupted")
         sys.exit(130)
+    except BaseException as exc:
+        message = known_failure(exc)
+        if message is None:
+            raise
+        print_error(message)
+        sys.exit(2)
+
+
+def known_failure(exc: BaseException) -> str | None:
+    """The one-line message for a failure that is the user's situation, not a bug (None: a bug)."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        what = {
+            FileExistsError: "already exists (a new output folder or file was expected)",
+            NotADirectoryError: "a path in it is a file, not a folder",
+        }.get(type(exc))
+        if what is not None:
+            return f"{exc.filename}: {what}"
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return f"the optional dependency {exc.name!r} is not installed (see the extras in `pip install netloupe[...]`)"
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return "out of memory; use smaller inputs, a smaller --batch-size, or another --device"
+    return None

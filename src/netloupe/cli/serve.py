@@ -19,10 +19,20 @@ def serve_command(
         str | None, typer.Option("--models", help="Comma-separated zoo models to serve (default: all).")
     ] = None,
     model_dir: Annotated[
-        Path | None, typer.Option("--model-dir", help="Also serve every TorchScript file (*.pt, *.ts) in this folder.")
+        Path | None,
+        typer.Option(
+            "--model-dir",
+            help="Also serve each NAME.json in this folder: a state dict (NAME.pth) with its torchvision/timm "
+            'architecture, e.g. {"arch": "resnet18", "class_names": [...]}.',
+        ),
     ] = None,
     max_upload_mb: Annotated[float, typer.Option(min=0.1, help="Upload size limit in MB.")] = 20.0,
-    timeout: Annotated[float, typer.Option(min=1.0, help="Per-request time limit in seconds.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(min=1.0, help="Per-request time limit in seconds; late work is cancelled.")
+    ] = 60.0,
+    max_concurrent: Annotated[
+        int, typer.Option(min=1, help="Uploads decoded or explained at once; up to 16 more wait, then 503.")
+    ] = 2,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
 ) -> None:
     """Start the web app: upload an image, a scan or a sentence and see where the model looked."""
@@ -40,6 +50,7 @@ def serve_command(
         model_dir=model_dir,
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
         request_timeout_s=timeout,
+        max_concurrent=max_concurrent,
         device=device,
     )
     app = create_app(settings)

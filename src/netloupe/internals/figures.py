@@ -125,6 +125,9 @@ def activations_figure(
     """The ``n_maps`` strongest feature maps of ``layer`` for ``image`` (1-D as rows, 3-D central slice)."""
     from ..viz.grids import activation_grid_figure
 
+    if n_maps < 1:
+        raise InputError(f"n_maps: expected >= 1, got {n_maps}")
+
     x = preprocess.batch([image]).to(device)
     acts = layer_activations(model, x, layer)
     channels = strongest_channels(acts, n_maps)

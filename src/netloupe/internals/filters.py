@@ -139,6 +139,9 @@ def kernel_tiles(
     if scale not in _SCALES:
         raise InputError(f"scale: expected one of {', '.join(_SCALES)}, got {scale!r}")
     w = _to_2d(weight.detach().float().cpu())
+    for param, value in (("max_filters", max_filters), ("max_channels", max_channels)):
+        if value is not None and value < 1:
+            raise InputError(f"{param}: expected >= 1 (or None for all), got {value}")
     if max_filters is not None:
         w = w[:max_filters]
     cin = w.shape[1]

@@ -23,6 +23,7 @@ import numpy as np
 
 from .._typing import PathLikeStr
 from ..errors import InputError
+from .limits import MAX_VOXELS, check_size
 from .medical import MedicalImage
 from .windowing import Window, apply_voi_lut, apply_window, parse_window, robust_range
 
@@ -43,14 +44,19 @@ def read_dicom(
     path: PathLikeStr,
     window: str | tuple[float, float] | Window | None = None,
     frame: int | None = None,
+    max_voxels: int | None = MAX_VOXELS,
 ) -> MedicalImage:
     """Read a DICOM image file.
+
+    Rows x Columns x Number of Frames x Samples per Pixel is read from the header and checked against
+    ``max_voxels`` before the pixel data is decoded (an RLE file of 2 MB can hold 8192 x 8192 pixels).
 
     Args:
         path: the ``.dcm`` file.
         window: a preset name (lung, mediastinum, bone, brain, soft-tissue), ``"CENTER,WIDTH"``, a
             ``(center, width)`` pair or a :class:`Window`; None uses the file's own VOI (see module docstring).
         frame: for a multi-frame file, keep only this frame (0-based); None keeps all frames as a volume.
+        max_voxels: the most decoded values accepted (None: no limit); see :mod:`netloupe.io.limits`.
 
     Returns:
         A MedicalImage whose ``values`` are modality values (after rescale) and ``display`` the windowed
@@ -58,7 +64,8 @@ def read_dicom(
 
     Raises:
         InputError: not a DICOM file, no pixel data (e.g. RT plan, structured report), a compressed transfer
-            syntax without a decoder, truncated pixel data, or a bad ``frame``/``window``.
+            syntax without a decoder, truncated pixel data, or a bad ``frame``/``window``;
+            :class:`~netloupe.io.limits.InputTooLarge` over ``max_voxels``.
     """
     pydicom = _pydicom()
     file = Path(path)
@@ -78,6 +85,11 @@ def read_dicom(
             "(CT, MR, CR, DX, US, ...) can be explained"
         )
     syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    try:
+        dims = tuple(int(ds.get(tag, 1) or 1) for tag in ("NumberOfFrames", "Rows", "Columns", "SamplesPerPixel"))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"path: {file}: Rows/Columns/Number of Frames are not numbers ({exc})") from exc
+    check_size(file, dims if dims[0] > 1 else dims[1:], max_voxels, unit="values", param="path")
     try:
         stored = np.asarray(ds.pixel_array)
     except (RuntimeError, NotImplementedError) as exc:

@@ -21,10 +21,12 @@ from torch import Tensor
 
 from .._typing import PathLikeStr
 from ..errors import InputError, NetloupeError
+from .limits import MAX_VOXELS
 
 __all__ = [
     "MEDICAL_SUFFIXES",
     "MedicalImage",
+    "check_medical_options",
     "is_medical_path",
     "read_medical",
     "read_medical_batch",
@@ -82,6 +84,49 @@ def is_medical_path(path: PathLikeStr) -> bool:
     return name.endswith(MEDICAL_SUFFIXES)
 
 
+def check_medical_options(
+    paths: Sequence[PathLikeStr],
+    *,
+    window: str | None = None,
+    frame: int | None = None,
+    volume: int | None = None,
+    slice_axis: int | None = None,
+    slice_index: int | None = None,
+) -> None:
+    """Refuse DICOM/NIfTI-only options that cannot apply, before any work starts.
+
+    A window that is neither a preset nor ``CENTER,WIDTH`` raises (:func:`~netloupe.io.windowing.parse_window`),
+    and any of these options given while no input is DICOM/NIfTI raises instead of being silently ignored.
+
+    Raises:
+        InputError: naming the CLI option (``--window``, ``--frame``, ...).
+    """
+    from .windowing import parse_window
+
+    if window is not None:
+        parse_window(window)
+    given = {
+        "--window": window,
+        "--frame": frame,
+        "--volume": volume,
+        "--slice-axis": slice_axis,
+        "--slice-index": slice_index,
+    }
+    named = [k for k, v in given.items() if v is not None]
+    if named and paths and not any(is_medical_path(p) for p in paths):
+        raise InputError(
+            f"{named[0]}: applies to DICOM/NIfTI inputs only (.dcm, .nii, .nii.gz); {Path(paths[0]).name} is not one"
+        )
+    if frame is not None and frame < 0:
+        raise InputError(f"--frame: expected >= 0, got {frame}")
+    if volume is not None and volume < 0:
+        raise InputError(f"--volume: expected >= 0, got {volume}")
+    if slice_axis is not None and slice_axis not in (0, 1, 2):
+        raise InputError(f"--slice-axis: expected 0, 1 or 2, got {slice_axis}")
+    if slice_index is not None and slice_index < 0:
+        raise InputError(f"--slice-index: expected >= 0, got {slice_index}")
+
+
 def _has_dicom_preamble(path: Path) -> bool:
     try:
         with path.open("rb") as fh:
@@ -99,6 +144,7 @@ def read_medical(
     volume: int | None = None,
     slice_axis: int | None = None,
     slice_index: int | None = None,
+    max_voxels: int | None = MAX_VOXELS,
 ) -> MedicalImage:
     """Read a DICOM or NIfTI file (see the module docstring).
 
@@ -109,6 +155,8 @@ def read_medical(
         volume: 4-D NIfTI: the volume to keep (required for 4-D files).
         slice_axis: take one 2-D slice of a 3-D image perpendicular to this array axis (for 2-D models).
         slice_index: which slice (default: the middle one).
+        max_voxels: refuse files whose header promises more values than this, before decoding them
+            (:class:`~netloupe.io.limits.InputTooLarge`; None: no limit).
     """
     file = Path(path)
     name = file.name.lower()
@@ -119,13 +167,13 @@ def read_medical(
 
         if frame is not None:
             raise InputError("frame: applies to multi-frame DICOM; for 4-D NIfTI use volume=")
-        image = read_nifti(file, volume=volume, window=window)
+        image = read_nifti(file, volume=volume, window=window, max_voxels=max_voxels)
     elif name.endswith((".dcm", ".dicom")) or _has_dicom_preamble(file):
         from .dicom import read_dicom
 
         if volume is not None:
             raise InputError("volume: applies to 4-D NIfTI; for multi-frame DICOM use frame=")
-        image = read_dicom(file, window=window, frame=frame)
+        image = read_dicom(file, window=window, frame=frame, max_voxels=max_voxels)
     else:
         raise InputError(f"path: {file} is neither DICOM (.dcm, or a 'DICM' preamble) nor NIfTI (.nii, .nii.gz)")
     if slice_axis is not None or slice_index is not None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._typing import PathLikeStr
 from ..errors import InputError
+from .limits import MAX_VOXELS, check_size
 from .medical import MedicalImage
 from .windowing import Window, apply_window, parse_window, robust_range
 
@@ -35,17 +36,23 @@ def read_nifti(
     path: PathLikeStr,
     volume: int | None = None,
     window: str | tuple[float, float] | Window | None = None,
+    max_voxels: int | None = MAX_VOXELS,
 ) -> MedicalImage:
     """Read a ``.nii`` / ``.nii.gz`` file as a 2-D or 3-D image with its affine.
+
+    The shape comes from the header (nibabel loads lazily); the voxels to read are checked against
+    ``max_voxels`` before any is decoded (a 0.3 MB gzipped file can hold 400^3 voxels).
 
     Args:
         path: the NIfTI file.
         volume: for a 4-D file, the index on the 4th axis to keep (required there).
         window: a CT window (preset or centre/width); None scales the 0.5-99.5 percentile range to [0, 1].
+        max_voxels: the most voxels read (None: no limit); see :mod:`netloupe.io.limits`.
 
     Raises:
-        InputError: missing/truncated/corrupt file, 4-D data without ``volume``, a bad ``volume``, or
-            more than 4 dimensions.
+        InputError: missing/truncated/corrupt file, 4-D data without ``volume``, a bad ``volume``, more
+            than 4 dimensions, or no finite voxel (all NaN/inf); :class:`~netloupe.io.limits.InputTooLarge`
+            over ``max_voxels``.
     """
     nib = _nibabel()
     file = Path(path)
@@ -60,6 +67,7 @@ def read_nifti(
         shape = shape[:-1]
     if len(shape) > 4:
         raise InputError(f"path: {file} has {len(shape)} dimensions {shape}; netloupe reads 2-D, 3-D or 4-D NIfTI")
+    check_size(file, shape[:3], max_voxels, unit="voxels", param="path")
     try:
         if len(shape) == 4:
             if volume is None:
@@ -79,6 +87,8 @@ def read_nifti(
     except Exception as exc:  # truncated gzip / short data: EOFError, OSError, ValueError, zlib.error
         raise InputError(f"path: {file} is truncated or corrupt: its voxel data cannot be read ({exc})") from exc
     data = data.reshape(shape[:3]) if len(shape) <= 3 else data
+    if not np.isfinite(data).any():
+        raise InputError(f"path: {file} holds no finite voxel value (all NaN/inf); there is nothing to explain")
     zooms = tuple(float(z) for z in img.header.get_zooms()[: data.ndim])
     affine = np.asarray(img.affine, dtype=np.float64)
     win = parse_window(window)

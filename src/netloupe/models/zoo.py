@@ -148,7 +148,8 @@ def load_model(
     """Load a model for explanation (see the module docstring for what ``model`` may be).
 
     Args:
-        model: zoo name, path of a TorchScript / pickled model, or an ``nn.Module``.
+        model: zoo name, path of a TorchScript / pickled model, or an ``nn.Module`` (used as it is, its
+            training flags unchanged).
         arch: a torchvision or timm architecture name, used with ``checkpoint``.
         checkpoint: a state-dict file for ``arch`` (``torch.load(weights_only=True)``).
         num_classes: output classes of ``arch`` (default: inferred from the checkpoint).
@@ -157,7 +158,9 @@ def load_model(
         trust_pickle: allow unpickling a full model file, which can execute arbitrary code.
     """
     if isinstance(model, nn.Module):
-        return _wrap(model.eval(), "custom", class_names, preprocess, num_classes)
+        # The caller's module is used as it is: its train/eval flags are not touched here (every explainer
+        # switches to eval for its own call and restores each module's flag afterwards).
+        return _wrap(model, "custom", class_names, preprocess, num_classes)
     if arch is not None:
         return _load_arch(arch, checkpoint, num_classes, class_names, preprocess)
     name = str(model)
@@ -195,20 +198,51 @@ def _load_file(
             except Exception as exc:
                 raise ModelLoadError(f"model: {path} looks like TorchScript but failed to load: {exc}") from exc
             return _wrap(module.eval(), path.stem, class_names, preprocess, num_classes)
+    kind = _file_kind(path)
+    if kind == "other":
+        raise ModelLoadError(
+            f"model: {path} is not a model file: expected TorchScript (torch.jit.save), a module saved with "
+            "torch.save, or a state dict (with arch=...); it is neither a zip archive nor a pickle"
+        )
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
+        if _not_torch(exc):
+            raise ModelLoadError(f"model: {path} is a Python pickle but was not written by torch.save") from exc
         if not trust_pickle:
             raise ModelLoadError(
                 f"model: {path} is a full pickle (it can run code when loaded); pass --trust-pickle / "
                 "trust_pickle=True only if you trust its author, or save a state dict and use arch=..."
             ) from exc
-        obj = torch.load(str(path), map_location="cpu", weights_only=False)
+        try:
+            obj = torch.load(str(path), map_location="cpu", weights_only=False)
+        except Exception as exc2:
+            first = (str(exc2).splitlines() or [""])[0][:200]
+            raise ModelLoadError(
+                f"model: {path} cannot be loaded as a torch.save file ({type(exc2).__name__}: {first})"
+            ) from exc2
     if isinstance(obj, nn.Module):
         return _wrap(obj.eval(), path.stem, class_names, preprocess, num_classes)
     raise ModelLoadError(
         f"model: {path} holds a {type(obj).__name__} (a state dict?); name its architecture with arch=..."
     )
+
+
+def _file_kind(path: Path) -> Literal["zip", "pickle", "other"]:
+    """``zip`` (torch.save / TorchScript archive), ``pickle`` (protocol 2+: starts with 0x80) or ``other``."""
+    if zipfile.is_zipfile(path):
+        return "zip"
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(2)
+    except OSError as exc:
+        raise ModelLoadError(f"model: {path} cannot be read ({exc.strerror})") from exc
+    return "pickle" if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5 else "other"
+
+
+def _not_torch(exc: BaseException) -> bool:
+    """A pickle that loaded but is not torch.save's format (torch: "Invalid magic number")."""
+    return isinstance(exc, RuntimeError) and "magic number" in str(exc).lower()
 
 
 def _build_arch(arch: str, num_classes: int | None) -> nn.Module:

@@ -1,9 +1,17 @@
 """What a dataset run explains: the items of an image folder (recursive) or of a CSV listing.
 
-Every item gets an ``id`` that names its output folder. Ids are derived from the path relative to the
-dataset root (so they are the same on every re-run of the same dataset): the file stem for files at
-the top of a folder (as :func:`netloupe.explain_images` names them), ``sub_dir_stem`` below it, and a
-short hash of the relative path appended only where two paths would otherwise collide.
+Every item gets an ``id`` that names its output folder. An id depends only on the item's own path
+relative to the dataset root, never on which other files exist, so adding, removing or renaming other
+files never renames an item (a re-run resumes every item it already did):
+
+* a path whose parts use only ``A-Z a-z 0-9 . _ -`` (and do not start with ``.``): the parts joined by
+  ``~``, suffix included: ``cat.jpg`` -> ``cat.jpg``, ``n01440764/img_1.JPEG`` -> ``n01440764~img_1.JPEG``;
+* any other path: those characters kept (others -> ``_``), then ``+`` and the first 8 hex digits of the
+  SHA-1 of the relative path: ``my cat.png`` -> ``my_cat.png+<hash>``.
+
+The two forms cannot meet (only the second holds ``+``; ``~`` only ever stands for ``/``), so two different
+paths get two different ids. CSV paths are relative to ``root``; an absolute path outside ``root`` is named
+by all its parts (``/data/one.png`` -> ``data~one.png``).
 """
 
 from __future__ import annotations
@@ -18,8 +26,9 @@ from pathlib import Path
 from .._typing import PathLikeStr
 from ..errors import InputError
 from ..io.images import IMAGE_SUFFIXES
+from ..io.medical import MEDICAL_SUFFIXES, is_medical_path
 
-__all__ = ["DatasetItem", "discover_items"]
+__all__ = ["DatasetItem", "discover_items", "item_id"]
 
 _PATH_COLUMNS = ("path", "image", "file", "filename", "image_path")
 _LABEL_COLUMNS = ("label", "class_index", "class", "target")
@@ -40,34 +49,36 @@ class DatasetItem:
     label: str = ""
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "image"
+_CLEAN_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 
-def _assign_ids(rel_paths: Sequence[str], full_paths: Sequence[str] | None = None) -> list[str]:
-    """Stable unique ids: slug of the relative path without suffix; a path hash only on collisions."""
-    bases = [_slug(str(Path(p).with_suffix(""))) for p in rel_paths]
-    full_paths = rel_paths if full_paths is None else full_paths
-    counts: dict[str, int] = {}
-    for b in bases:
-        counts[b] = counts.get(b, 0) + 1
-    ids = [
-        b if counts[b] == 1 else f"{b}-{hashlib.sha1(p.encode()).hexdigest()[:8]}"
-        for b, p in zip(bases, full_paths, strict=True)
-    ]
-    if len(set(ids)) != len(ids):  # the same relative path listed twice
-        dup = next(p for p, i in zip(full_paths, ids, strict=True) if ids.count(i) > 1)
-        raise InputError(f"dataset: {dup!r} is listed more than once; every image must appear once")
+def item_id(rel_path: str) -> str:
+    """The id of the item at ``rel_path`` (POSIX, relative to the dataset root); see the module docstring."""
+    parts = [p for p in rel_path.split("/") if p not in ("", ".")]
+    if parts and all(_CLEAN_PART.fullmatch(p) for p in parts):
+        return "~".join(parts)
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", "~".join(parts)).strip("._") or "image"
+    return f"{readable[:80]}+{hashlib.sha1(rel_path.encode()).hexdigest()[:8]}"
+
+
+def _assign_ids(rel_paths: Sequence[str]) -> list[str]:
+    """:func:`item_id` of each path; a path listed twice is refused."""
+    ids = [item_id(p) for p in rel_paths]
+    seen: dict[str, str] = {}
+    for path, ident in zip(rel_paths, ids, strict=True):
+        if ident in seen:
+            raise InputError(f"dataset: {path!r} is listed more than once; every image must appear once")
+        seen[ident] = path
     return ids
 
 
 def discover_items(
     dataset: PathLikeStr, root: PathLikeStr | None = None, limit: int | None = None
 ) -> list[DatasetItem]:
-    """List the images of ``dataset`` in a stable (sorted or listed) order.
+    """List the inputs of ``dataset`` in a stable (sorted or listed) order.
 
     Args:
-        dataset: a folder (searched recursively for image files; hidden files and folders are
+        dataset: a folder (searched recursively for image, DICOM and NIfTI files; hidden files and folders are
             skipped) or a ``.csv`` file whose path column (``path``, ``image``, ``file``,
             ``filename`` or ``image_path``; else the first column) names the images, with an
             optional label column (``label``, ``class_index``, ``class``, ``target``).
@@ -86,12 +97,13 @@ def discover_items(
         files = sorted(
             p
             for p in path.rglob("*")
-            if p.suffix.lower() in IMAGE_SUFFIXES
+            if (p.suffix.lower() in IMAGE_SUFFIXES or is_medical_path(p))
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
             and p.is_file()
         )
         if not files:
-            raise InputError(f"dataset: {path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            kinds = ", ".join([*sorted(IMAGE_SUFFIXES), *MEDICAL_SUFFIXES])
+            raise InputError(f"dataset: {path} holds no image, DICOM or NIfTI files ({kinds})")
         files = files[:limit] if limit else files
         rels = [p.relative_to(path).as_posix() for p in files]
         return [DatasetItem(str(f), i) for f, i in zip(files, _assign_ids(rels), strict=True)]
@@ -116,8 +128,17 @@ def _from_csv(path: Path, root: Path, limit: int | None) -> list[DatasetItem]:
     body = body[:limit] if limit else body
     sources = [Path(r[path_col].strip()) for r in body]
     full = [s if s.is_absolute() else root / s for s in sources]
-    # Relative paths name their items as in a folder; absolute paths by their file name alone.
-    keys = [s.name if s.is_absolute() else s.as_posix() for s in sources]
-    ids = _assign_ids(keys, [s.as_posix() for s in sources])
+    keys = [_relative_key(s, root) for s in sources]
+    ids = _assign_ids(keys)
     labels = [r[label_col].strip() if label_col is not None and label_col < len(r) else "" for r in body]
     return [DatasetItem(str(f), i, lab) for f, i, lab in zip(full, ids, labels, strict=True)]
+
+
+def _relative_key(source: Path, root: Path) -> str:
+    """A CSV path relative to ``root``; an absolute one outside it keeps all its parts (no anchor)."""
+    if not source.is_absolute():
+        return source.as_posix()
+    try:
+        return source.relative_to(root.resolve() if not root.is_absolute() else root).as_posix()
+    except ValueError:
+        return "/".join(source.parts[1:])

@@ -175,7 +175,7 @@ def run_dataset(
         for it in discover_items(dataset, root=root, limit=limit)
         if not Path(it.source).resolve().is_relative_to(out_dir.resolve())
     ]
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the dataset is known to list inputs
     config = JobConfig(
         loaded.name, list(request.methods), top_k, request.layer_name, compile, None if store is None else str(store)
     )

@@ -53,6 +53,15 @@ def _check_sequence(x: Tensor, input_size: int) -> Tensor:
     return x
 
 
+def _check_state(state: Tensor, n: int, hidden_size: int, param: str) -> Tensor:
+    """A starting state must be exactly (N, hidden): a (1, hidden) or (hidden,) one would silently broadcast."""
+    if state.ndim != 2 or tuple(state.shape) != (n, hidden_size):
+        raise InputError(
+            f"{param}: expected shape ({n}, {hidden_size}) (one row per input sequence), got {tuple(state.shape)}"
+        )
+    return state
+
+
 @dataclass
 class ElmanTrace:
     """Everything an :class:`ElmanRNN` computed, each ``(N, T, ...)``."""
@@ -126,7 +135,7 @@ class ElmanRNN(nn.Module):
         """Run over ``inputs`` (N, T, input_size); ``memory`` (N, hidden) defaults to zeros."""
         x = _check_sequence(inputs, self.input_size)
         n, steps, _ = x.shape
-        a = x.new_zeros(n, self.hidden_size) if memory is None else memory
+        a = x.new_zeros(n, self.hidden_size) if memory is None else _check_state(memory, n, self.hidden_size, "memory")
         projected = x @ self.input_weight.T  # all W_x x_t at once
         if self.bias is not None:
             projected = projected + self.bias
@@ -199,7 +208,10 @@ class TeachingLSTM(nn.Module):
         x = _check_sequence(inputs, self.input_size)
         n, steps, _ = x.shape
         hsz = self.hidden_size
-        h, c = (x.new_zeros(n, hsz), x.new_zeros(n, hsz)) if state is None else state
+        if state is None:
+            h, c = x.new_zeros(n, hsz), x.new_zeros(n, hsz)
+        else:
+            h, c = _check_state(state[0], n, hsz, "state[0] (h_0)"), _check_state(state[1], n, hsz, "state[1] (c_0)")
         projected = x @ self.input_weight.T
         if self.bias is not None:
             projected = projected + self.bias

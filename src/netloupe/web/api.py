@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Annotated, Any
 
 import anyio
@@ -91,6 +93,8 @@ def build_router() -> APIRouter:
             limits={
                 "max_upload_bytes": s.max_upload_bytes,
                 "max_pixels": s.max_pixels,
+                "max_voxels": s.max_voxels,
+                "max_concurrent": s.max_concurrent,
                 "max_side": s.max_side,
                 "max_top_k": s.max_top_k,
                 "max_methods": s.max_methods,
@@ -131,10 +135,17 @@ def build_router() -> APIRouter:
         if sum(given) != 1:
             raise ApiError(422, "input: give exactly one of file, sample or input_id")
         method_names = parse_methods(methods, s)
+        heavy = state.pool.heavy
         if file is not None:
             data = await file.read(s.max_upload_bytes + 1)
             await file.close()
-            stored = await run_in_threadpool(decode_upload, data, file.filename, s)
+            filename = file.filename
+
+            def decode() -> StoredInput:
+                with heavy.hold(time.monotonic() + s.request_timeout_s):
+                    return decode_upload(data, filename, s)
+
+            stored = await run_in_threadpool(decode)
             in_id = state.inputs.put(stored)
         elif sample:
             stored = await run_in_threadpool(sample_input, sample, s)
@@ -146,24 +157,36 @@ def build_router() -> APIRouter:
                 raise ApiError(404, f"input_id: {input_id[:40]!r} is unknown or expired; upload the file again")
             stored, in_id = found, input_id
 
+        # One time limit for the whole request; when it passes the client gets 503 at once and ``cancel`` stops
+        # the worker at the model's next layer call, so the slot and the model's lock come back.
+        cancel = threading.Event()
+        deadline = time.monotonic() + s.request_timeout_s
+
         def work() -> WebResult:
-            image, info = prepare_image(stored, slice_index, window or None, s)
-            choice = choose_model(
-                state.pool,
-                model,
-                request_category(stored, image, info.get("modality")),
-                state.default_model,
-                medical=stored.image is None,
-                modality=str(info.get("modality") or "") or None,
-            )
-            run, boxes, seconds = run_explain(state.pool, choice.model, image, stored.name, method_names, top_k, s)
+            with heavy.hold(deadline, cancel):
+                image, info = prepare_image(stored, slice_index, window or None, s)
+                choice = choose_model(
+                    state.pool,
+                    model,
+                    request_category(stored, image, info.get("modality")),
+                    state.default_model,
+                    medical=stored.image is None,
+                    modality=str(info.get("modality") or "") or None,
+                )
+                run, boxes, seconds = run_explain(
+                    state.pool, choice.model, image, stored.name, method_names, top_k, s, cancel=cancel,
+                    deadline=deadline,
+                )  # fmt: skip
             info = {**stored.info, **info, "name": stored.name, "category": choice.category}
             info.update(model_reason=choice.reason, warning=choice.warning)
             return WebResult(run, in_id, info, boxes, seconds)
 
         try:
-            result = await asyncio.wait_for(anyio.to_thread.run_sync(work), timeout=s.request_timeout_s)
+            result = await asyncio.wait_for(
+                anyio.to_thread.run_sync(work, abandon_on_cancel=True), timeout=s.request_timeout_s
+            )
         except asyncio.TimeoutError as exc:
+            cancel.set()
             raise ApiError(503, f"request: the explanation took longer than {s.request_timeout_s:.0f} s") from exc
         rid = state.results.put(result)
         return _explain_body(rid, result)

@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from ..demo.images import DEMO_PHOTOS, demo_photo
 from ._errors import ApiError
 from .settings import Settings
-from .sniff import UploadKind, nifti_voxel_bytes, sniff
+from .sniff import UploadKind, sniff
 
 __all__ = ["SAMPLES", "StoredInput", "decode_upload", "medical_available", "prepare_image", "sample_input"]
 
@@ -31,7 +31,6 @@ SAMPLES: dict[str, tuple[str, str]] = {
     Path(name).stem.split("_")[0]: (name, description) for name, description in DEMO_PHOTOS.items()
 }
 
-_MAX_VOLUME_BYTES = 512 * 1024 * 1024
 _PHOTO_KINDS = ("png", "jpeg", "tiff")
 _MEDICAL_SUFFIX = {"dicom": ".dcm", "nifti": ".nii", "nifti-gz": ".nii.gz"}
 
@@ -92,12 +91,6 @@ def decode_upload(data: bytes, filename: str | None, settings: Settings) -> Stor
             f"file: {kind.upper().replace('-GZ', '')} needs netloupe.io.medical, which is not installed in this "
             "server (pip install 'netloupe[medical]' with a netloupe that includes it)",
         )
-    if kind.startswith("nifti"):
-        size = nifti_voxel_bytes(data, gz=kind == "nifti-gz")
-        if size is not None and size > _MAX_VOLUME_BYTES:
-            raise ApiError(
-                413, f"file: the NIfTI volume would take {size} bytes decoded; the limit is {_MAX_VOLUME_BYTES}"
-            )
     stored = StoredInput(kind, label, data=data)
     _, stored.info = medical_slice(stored, None, None, settings)  # read once now: bad files fail at upload
     return stored
@@ -165,19 +158,30 @@ def window_presets() -> list[str]:
 def medical_slice(
     stored: StoredInput, slice_index: int | None, window: str | None, settings: Settings
 ) -> tuple[Image.Image, dict[str, Any]]:
-    """Read the stored DICOM/NIfTI bytes, window them, take one slice of a volume; returns (image, info)."""
+    """Read the stored DICOM/NIfTI bytes, window them, take one slice of a volume; returns (image, info).
+
+    The reader checks the header's rows x columns x frames (DICOM) or voxel count (NIfTI) against
+    ``settings.max_voxels`` before decoding anything (413 when over).
+    """
     try:
         from ..io.medical import read_medical
     except ImportError as exc:
         raise ApiError(415, "file: DICOM/NIfTI needs netloupe.io.medical, which is not installed") from exc
     from ..errors import NetloupeError
+    from ..io.limits import InputTooLarge
 
     assert stored.data is not None  # a medical StoredInput always carries its bytes
     with tempfile.TemporaryDirectory(prefix="netloupe-web-") as folder:
         path = Path(folder) / f"upload{_MEDICAL_SUFFIX[str(stored.kind)]}"
         path.write_bytes(stored.data)
         try:
-            image = read_medical(path, window=window) if window else read_medical(path)
+            image = read_medical(path, window=window, max_voxels=settings.max_voxels)
+        except InputTooLarge as exc:
+            raise ApiError(
+                413,
+                f"file: the {stored.kind} header promises {exc.count:,} values; the limit is {exc.limit:,} "
+                "(checked before decoding)",
+            ) from exc
         except NetloupeError as exc:
             raise ApiError(422, _strip_path(str(exc), path)) from exc
         except (MemoryError, RecursionError):
@@ -204,6 +208,8 @@ def medical_slice(
         slice_index = k
     elif arr.ndim not in (2, 3):
         raise ApiError(422, f"file: the image has {arr.ndim} dimensions; expected a 2-D image or a 3-D volume")
+    elif slice_index not in (None, 0):
+        raise ApiError(422, f"slice: this {stored.kind} image is 2-D (one slice, index 0), got {slice_index}")
     if arr.max() <= 1.0 and arr.min() >= 0.0:
         pixels = (arr * 255.0).round().astype(np.uint8)
     else:

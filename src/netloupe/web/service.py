@@ -7,6 +7,7 @@ client-side blending), the overlay PNG, the map as ``.npy`` and the run manifest
 from __future__ import annotations
 
 import io
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..viz.colormaps import apply_colormap
 from ..viz.overlay import overlay
 from ._errors import ApiError
 from .boxes import localization_box
+from .limits import RequestCancelled, cancel_on_forward, wait_for_lock
 from .pool import ModelPool
 from .settings import Settings
 
@@ -74,21 +76,32 @@ def run_explain(
     methods: list[str],
     top_k: int,
     settings: Settings,
+    cancel: threading.Event | None = None,
+    deadline: float | None = None,
 ) -> tuple[ExplainRun, dict[str, list[list[int] | None]], float]:
-    """Explain ``image`` (blocking; call from a worker thread). Returns the run, boxes and seconds spent."""
+    """Explain ``image`` (blocking; call from a worker thread). Returns the run, boxes and seconds spent.
+
+    ``deadline`` (``time.monotonic()``; default: now + the request timeout) bounds the wait for the model's
+    lock; once ``cancel`` is set (the client got its 503), the work stops at the model's next layer call
+    and the lock is released.
+    """
     if not 1 <= top_k <= settings.max_top_k:
         raise ApiError(422, f"top_k: expected 1..{settings.max_top_k}, got {top_k}")
     served = pool.get(model)
     n_classes = len(served.loaded.class_names)
     if served.loaded.input_kind not in ("image",):
         raise InputError(f"model: {model!r} reads {served.loaded.input_kind} inputs, not images")
-    if not served.lock.acquire(timeout=settings.request_timeout_s):
-        raise ApiError(503, f"model: {model!r} stayed busy for {settings.request_timeout_s:.0f} s; try again")
+    if deadline is None:
+        deadline = time.monotonic() + settings.request_timeout_s
+    wait_for_lock(served.lock, deadline, cancel, f"model: {model!r}")
     try:
         start = time.perf_counter()
-        run = explain_images([image], served.loaded, methods, top_k=min(top_k, n_classes), device=settings.device)
+        with cancel_on_forward(served.loaded.model, cancel):
+            run = explain_images([image], served.loaded, methods, top_k=min(top_k, n_classes), device=settings.device)
         run.results[0].item.id, run.results[0].item.source = _ident(source), source
         seconds = time.perf_counter() - start
+    except RequestCancelled as exc:
+        raise ApiError(503, f"request: the explanation took longer than {settings.request_timeout_s:.0f} s") from exc
     finally:
         served.lock.release()
     res = run.results[0]
