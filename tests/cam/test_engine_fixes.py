@@ -273,7 +273,7 @@ def test_output_key_picks_another_output_and_missing_keys_are_listed() -> None:
     assert select_output((torch.zeros(1), torch.ones(3)), -1).shape == (3,)
     with pytest.raises(InputError, match="index 2 is out of range; the model returned a tuple of 2"):
         select_output((torch.zeros(1), torch.ones(3)), 2)
-    with pytest.raises(InputError, match="key 'loss'.*NoneType"):
+    with pytest.raises(InputError, match=r"key 'loss'.*NoneType"):
         select_output(FakeModelOutput(loss=None, logits=torch.ones(1, 2)), "loss")
 
 
@@ -324,8 +324,9 @@ def test_cancel_after_the_first_batch_leaves_the_model_as_found(method: str, fla
 
     hooks = _hooks(model)
     with pytest.raises(Cancelled, match="cancelled after 1 of"):
-        netloupe.explain(model, torch.randn(2, 3, 10, 10), method, layer="5", batch_size=4, on_pass=on_pass,
-                         cancel=cancel)
+        netloupe.explain(
+            model, torch.randn(2, 3, 10, 10), method, layer="5", batch_size=4, on_pass=on_pass, cancel=cancel
+        )
     assert seen == [1]
     assert _hooks(model) == hooks
     assert model.training and not model[1].training and model[3].training
@@ -374,4 +375,6 @@ def test_inputs_made_under_inference_mode_are_explained_outside_it() -> None:
     with torch.inference_mode():
         x = torch.randn(1, 3, 8, 8)
     res = netloupe.explain(model, x, "gradcam", layer="5")
-    torch.testing.assert_close(res.maps["gradcam"], netloupe.explain(model, x.clone(), "gradcam", layer="5").maps["gradcam"])
+    torch.testing.assert_close(
+        res.maps["gradcam"], netloupe.explain(model, x.clone(), "gradcam", layer="5").maps["gradcam"]
+    )

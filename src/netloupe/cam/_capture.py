@@ -71,7 +71,7 @@ def unwrap_compiled(model: nn.Module, layer: LayersSpec = None) -> tuple[nn.Modu
     (True, '0')
     """
     inner = getattr(model, "_orig_mod", None)
-    if not isinstance(inner, nn.Module) or not type(model).__name__ == "OptimizedModule":
+    if not isinstance(inner, nn.Module) or type(model).__name__ != "OptimizedModule":
         return model, layer
 
     def strip(spec: LayerSpec) -> LayerSpec:
@@ -245,17 +245,13 @@ def target_gradients(scores: Tensor, tensors: Sequence[Tensor], batched: bool = 
                 grads = torch.autograd.grad(
                     scores, tensors, one_hot, retain_graph=True, allow_unused=True, is_grads_batched=True
                 )
-            return [
-                _or_zeros(g, t, k).movedim(0, 1).contiguous() for g, t in zip(grads, tensors, strict=True)
-            ]
+            return [_or_zeros(g, t, k).movedim(0, 1).contiguous() for g, t in zip(grads, tensors, strict=True)]
         except RuntimeError:
             pass  # vmap has no batching rule for some operation: one backward per target below
     per_target = [
         torch.autograd.grad(scores[:, j].sum(), tensors, retain_graph=j < k - 1, allow_unused=True) for j in range(k)
     ]
-    return [
-        torch.stack([_or_zeros(g[i], t) for g in per_target], dim=1) for i, t in enumerate(tensors)
-    ]
+    return [torch.stack([_or_zeros(g[i], t) for g in per_target], dim=1) for i, t in enumerate(tensors)]
 
 
 def _or_zeros(grad: Tensor | None, like: Tensor, batch: int = 0) -> Tensor:

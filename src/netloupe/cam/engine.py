@@ -349,7 +349,5 @@ def explain(
     **options: Any,
 ) -> Explanation:
     """Functional form of :class:`Explainer` (see :meth:`Explainer.explain` for ``options``)."""
-    explainer = Explainer(
-        model, layer, class_names=class_names, reshape=reshape, batch_size=batch_size, output=output
-    )
+    explainer = Explainer(model, layer, class_names=class_names, reshape=reshape, batch_size=batch_size, output=output)
     return explainer.explain(inputs, methods, targets, **options)

@@ -8,11 +8,12 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
+from .._state import eval_mode
 from .._typing import LayerSpec
 from ..errors import InputError
 from ..layers import resolve_layer
 
-__all__ = ["PENULTIMATE", "capture", "eval_mode", "head_layer"]
+__all__ = ["PENULTIMATE", "capture", "head_layer"]
 
 #: The layer name that means "the input of the last linear layer" (the penultimate feature vector).
 PENULTIMATE = "penultimate"
@@ -26,17 +27,6 @@ def head_layer(model: nn.Module) -> tuple[str, nn.Module]:
             "layer: 'penultimate' needs a model with a final nn.Linear head; name a layer instead (layer=...)"
         )
     return linears[-1]
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode and restore its training flag afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
 
 
 @contextmanager

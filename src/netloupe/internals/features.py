@@ -21,10 +21,11 @@ from PIL import Image
 from torch import Tensor, nn
 
 from .._progress import track
+from .._state import eval_mode
 from .._typing import PathLikeStr
 from ..errors import InputError
 from ..models.preprocess import ImagePreprocess
-from ._hooks import PENULTIMATE, capture, eval_mode
+from ._hooks import PENULTIMATE, capture
 from .data import ImageSet
 
 __all__ = ["FeatureSet", "extract_features", "pixel_vectors", "pool_features"]

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .._state import eval_mode
 from .._typing import PathLikeStr
 from ..errors import InputError
 from ..evaluation.energy import area_fraction, border_mask, box_mask, corner_mask, energy_share
@@ -238,12 +239,8 @@ def run_audit(
         )
     if tuple(region.shape) != tuple(images.shape[-2:]):
         raise InputError(f"region: expected the input size {tuple(images.shape[-2:])}, got {tuple(region.shape)}")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         predictions = _predict(model, images, batch_size).argmax(dim=1).cpu()
-    finally:
-        model.train(was_training)
     targets = labels if explain_label else predictions
     maps = compute_maps(model, images, method, layer, targets, batch_size)
     shares = energy_share(maps, region.to(torch.bool))
