@@ -176,7 +176,7 @@ def resolve_layer_refs(model: nn.Module, layers: LayersSpec, inputs: Tensor) -> 
     """
     if layers is None:
         return [LayerRef(name, module, -1) for name, module in resolve_layers(model, None, inputs)]
-    specs: list[LayerSpec] = [layers] if isinstance(layers, (str, nn.Module)) else list(layers)  # type: ignore[arg-type]
+    specs: list[LayerSpec] = [layers] if isinstance(layers, (str, nn.Module)) else list(layers)
     split = [split_call(spec) for spec in specs]
     resolved = resolve_layers(model, [s for s, _ in split], inputs) if split else []
     return [

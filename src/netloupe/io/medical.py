@@ -9,7 +9,6 @@ needs (NIfTI map with the input's affine, PNG overlay/montage, ``.npy`` array, J
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from torch import Tensor
 
 from .._typing import PathLikeStr
 from ..errors import InputError, NetloupeError
+from .atomic import atomic_write, atomic_write_json
 
 __all__ = [
     "MEDICAL_SUFFIXES",
@@ -246,9 +246,7 @@ def save_medical_explanation(
             **(extra or {}),
         }
         path = out / f"{stem}_manifest.json"
-        tmp = path.with_suffix(".json.part")
-        tmp.write_text(json.dumps(manifest, indent=2, default=str))
-        tmp.replace(path)
+        atomic_write_json(path, manifest)
         written["manifest"] = str(path)
     except Exception:
         for p in written.values():
@@ -258,7 +256,8 @@ def save_medical_explanation(
 
 
 def _atomic_npy(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("wb") as fh:
-        np.save(fh, array)
-    tmp.replace(path)
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            np.save(fh, array)
+
+    atomic_write(path, write)

@@ -29,6 +29,7 @@ from .._state import eval_mode
 from .._typing import PathLikeStr
 from ..errors import InputError
 from ..evaluation.energy import area_fraction, border_mask, box_mask, corner_mask, energy_share
+from ..io.atomic import atomic_write, atomic_write_text
 
 __all__ = ["AuditResult", "parse_region", "run_audit", "verdict"]
 
@@ -139,9 +140,7 @@ class AuditResult:
         out.mkdir(parents=True, exist_ok=True)
         written = {}
         for name, text in (("audit.json", json.dumps(self.to_dict(), indent=2)), ("audit.md", self.markdown())):
-            tmp = out / (name + ".part")
-            tmp.write_text(text)
-            tmp.replace(out / name)
+            atomic_write_text(out / name, text)
             written[name] = str(out / name)
         if self.example_images is not None and self.example_maps is not None:
             written["examples.png"] = str(self._figure(out / "examples.png", denormalize))
@@ -171,11 +170,10 @@ class AuditResult:
             ax.axis("off")
         fig.suptitle(f"{self.method} maps; region: {self.region}", fontsize=9)
         fig.tight_layout()
-        tmp = path.with_name(path.stem + ".part.png")
-        fig.savefig(tmp, dpi=100)
-        plt.close(fig)
-        tmp.replace(path)
-        return path
+        try:
+            return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100), keep_suffix=True)
+        finally:
+            plt.close(fig)
 
 
 @torch.no_grad()
