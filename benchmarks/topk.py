@@ -16,7 +16,6 @@ Nothing is asserted (speed is measured here, never in tests).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +36,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--layer", default=None, help="target layer (default: the benchmark model's own)")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
@@ -45,6 +45,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     model, layer = build_model(args.model, device)
+    layer = args.layer or layer
     x = torch.randn(args.batch, 3, args.size, args.size, device=device)
     explainer = Explainer(model, layer)
     batched_grads = capture_module.target_gradients
@@ -77,22 +78,44 @@ def main() -> None:
     rows = []
     for c, t in zip(contenders, times, strict=True):
         stats = paired_ratio(t, floor)
-        rows.append({"case": c.case, "median_ms": 1000 * sorted(t)[len(t) // 2], "ratio": stats.median,
-                     "q1": stats.q1, "q3": stats.q3})
+        rows.append(
+            {
+                "case": c.case,
+                "median_ms": 1000 * sorted(t)[len(t) // 2],
+                "ratio": stats.median,
+                "q1": stats.q1,
+                "q3": stats.q3,
+            }
+        )
     top1 = paired_ratio(times[2], times[1])
     loop_vs_batched = paired_ratio(times[3], times[2])
     meta = {
-        "model": args.model, "layer": layer, "batch": args.batch, "size": args.size, "k": args.k,
-        "rounds": args.rounds, "threads": args.threads, "device": str(device), "torch": torch.__version__,
-        "machine": platform.machine(), "processor": platform.processor() or platform.uname().processor,
-        "cpus": torch.get_num_threads(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": args.model,
+        "layer": layer,
+        "batch": args.batch,
+        "size": args.size,
+        "k": args.k,
+        "rounds": args.rounds,
+        "threads": args.threads,
+        "device": str(device),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.uname().processor,
+        "cpus": torch.get_num_threads(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "max_abs_diff_batched_vs_loop": max_diff,
-        "command": f"PYTHONPATH=src python benchmarks/topk.py --model {args.model} --batch {args.batch} "
-        f"--k {args.k} --rounds {args.rounds} --threads {args.threads} --out {args.out}",
+        "command": f"PYTHONPATH=src python benchmarks/topk.py --model {args.model} --layer {layer} "
+        f"--batch {args.batch} --size {args.size} --k {args.k} --rounds {args.rounds} --threads {args.threads} "
+        f"--out {args.out}",
     }
-    result = {"meta": meta, "rows": rows, "topk_batched_over_top1": vars(top1), "loop_over_batched": vars(loop_vs_batched)}
+    result = {
+        "meta": meta,
+        "rows": rows,
+        "topk_batched_over_top1": vars(top1),
+        "loop_over_batched": vars(loop_vs_batched),
+    }
     lines = [
-        f"# Top-{args.k} vs top-1 Grad-CAM ({args.model}, batch {args.batch}, {args.size}px, {device}, "
+        f"# Top-{args.k} vs top-1 Grad-CAM ({args.model} at {layer}, batch {args.batch}, {args.size}px, {device}, "
         f"{args.threads} threads, {meta['date']})",
         "",
         "| case | median ms | x no-grad forward (median [IQR]) |",
@@ -100,7 +123,8 @@ def main() -> None:
         *(f"| {r['case']} | {r['median_ms']:.1f} | {r['ratio']:.2f} [{r['q1']:.2f}-{r['q3']:.2f}] |" for r in rows),
         "",
         f"top-{args.k} batched / top-1 (paired per round): {top1.median:.2f} [{top1.q1:.2f}-{top1.q3:.2f}]; "
-        f"{args.k} backwards / batched: {loop_vs_batched.median:.2f} [{loop_vs_batched.q1:.2f}-{loop_vs_batched.q3:.2f}]; "
+        f"{args.k} backwards / batched: {loop_vs_batched.median:.2f} "
+        f"[{loop_vs_batched.q1:.2f}-{loop_vs_batched.q3:.2f}]; "
         f"max |batched - loop| map difference {max_diff:.2e}.",
         "",
         f"Command: `{meta['command']}`",

@@ -95,6 +95,19 @@ def test_the_automatic_layer_takes_the_last_call_without_a_warning() -> None:
     torch.testing.assert_close(res.maps["gradcam"], named.maps["gradcam"])
 
 
+def test_torchvision_basic_block_relu() -> None:
+    torchvision = pytest.importorskip("torchvision")
+    model, x = torchvision.models.resnet18(num_classes=4), torch.randn(1, 3, 64, 64)
+    with pytest.warns(UserWarning, match=r"'layer4.1.relu' ran 2 times"):
+        last = netloupe.explain(model, x, "gradcam", 0, layer="layer4.1.relu", **RAW).maps["gradcam"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = netloupe.explain(model, x, "gradcam", 0, layer="layer4.1.relu@0", **RAW).maps["gradcam"]
+        again = netloupe.explain(model, x, "gradcam", 0, layer="layer4.1.relu@1", **RAW).maps["gradcam"]
+    torch.testing.assert_close(last, again)
+    assert not torch.allclose(first, last)
+
+
 def test_module_called_once_needs_no_index_and_refuses_a_second() -> None:
     x = torch.randn(1, 3, 10, 10)
     with warnings.catch_warnings():
@@ -209,6 +222,7 @@ def test_topk_falls_back_to_the_loop_when_vmap_fails(monkeypatch: pytest.MonkeyP
         torch.testing.assert_close(got[name], ref[name], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Full backward hook")
 def test_topk_runs_one_backward() -> None:
     model, x = small_cnn(2, inplace=False), torch.randn(2, 3, 10, 10)
     backwards = []
