@@ -291,13 +291,21 @@ def test_output_key_picks_another_output_and_missing_keys_are_listed() -> None:
         select_output(FakeModelOutput(loss=None, logits=torch.ones(1, 2)), "loss")
 
 
-def test_huggingface_model_output_when_transformers_is_installed() -> None:
-    try:
-        from transformers.modeling_outputs import ImageClassifierOutput
-    except ImportError:  # optional: the fake ModelOutput above covers the protocol
-        return
-    logits = torch.randn(2, 4)
-    assert select_output(ImageClassifierOutput(logits=logits)) is logits
+def test_huggingface_classifier_built_from_a_config() -> None:
+    transformers = pytest.importorskip("transformers")  # optional: FakeModelOutput above covers the protocol
+    config = transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], num_labels=3)
+    model, x = transformers.ResNetForImageClassification(config).eval(), torch.randn(2, 3, 32, 32)
+    res = netloupe.explain(model, x, ["gradcam", "scorecam"], TopK(2), **RAW)
+    with torch.no_grad():
+        torch.testing.assert_close(res.logits, model(x).logits)
+    assert res.maps["gradcam"].shape == (2, 2, 32, 32)
+    # The same maps as a plain tensor-returning wrapper of the same model.
+    plain = nn.Sequential()
+    plain.inner = model
+    plain.forward = lambda t: model(t).logits  # type: ignore[method-assign]
+    ref = netloupe.explain(plain, x, ["gradcam", "scorecam"], TopK(2), layer="inner." + res.layers[0], **RAW)
+    for name in res.maps:
+        torch.testing.assert_close(res.maps[name], ref.maps[name])
 
 
 # -- progress and cancellation -----------------------------------------------------------------------
