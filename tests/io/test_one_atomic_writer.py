@@ -21,6 +21,7 @@ PENDING = {
     "cli/explain.py",
     "cli/run.py",
     "cli/medical.py",
+    "io/medical.py",  # its per-file writers are gone on main (the explain rewrite)
 }
 AD_HOC = re.compile(r"\bos\.replace\(|\btmp\w*\.replace\(|tempfile\.mkstemp\(")
 

@@ -12,6 +12,7 @@ from torch import nn
 from netloupe.models.preprocess import ImagePreprocess
 from netloupe.models.zoo import LoadedModel
 
+pytest.importorskip("netloupe.cam.engine")
 nib = pytest.importorskip("nibabel")
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -9,6 +9,7 @@ needs (NIfTI map with the input's affine, PNG overlay/montage, ``.npy`` array, J
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,6 @@ from torch import Tensor
 
 from .._typing import PathLikeStr
 from ..errors import InputError, NetloupeError
-from .atomic import atomic_write, atomic_write_json
 
 __all__ = [
     "MEDICAL_SUFFIXES",
@@ -246,7 +246,9 @@ def save_medical_explanation(
             **(extra or {}),
         }
         path = out / f"{stem}_manifest.json"
-        atomic_write_json(path, manifest)
+        tmp = path.with_suffix(".json.part")
+        tmp.write_text(json.dumps(manifest, indent=2, default=str))
+        tmp.replace(path)
         written["manifest"] = str(path)
     except Exception:
         for p in written.values():
@@ -256,8 +258,7 @@ def save_medical_explanation(
 
 
 def _atomic_npy(path: Path, array: np.ndarray) -> None:
-    def write(tmp: Path) -> None:
-        with tmp.open("wb") as fh:
-            np.save(fh, array)
-
-    atomic_write(path, write)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("wb") as fh:
+        np.save(fh, array)
+    tmp.replace(path)
