@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "Cancelled",
     "InputError",
     "LayerNotFound",
     "MethodNotApplicable",
@@ -61,3 +62,10 @@ class TargetError(NetloupeError, ValueError):
 
 class ModelLoadError(NetloupeError, ValueError):
     """A model that cannot be loaded: unknown name, bad checkpoint, untrusted pickle."""
+
+
+class Cancelled(NetloupeError):
+    """Work stopped on request (a cancel flag set between batches of extra passes, e.g. after a timeout).
+
+    Raised by the CAM engine; hooks are removed and the model's modes restored before it propagates.
+    """

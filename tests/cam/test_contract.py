@@ -58,8 +58,6 @@ def test_batch_equals_one_by_one(method: str) -> None:
     batch = netloupe.explain(model, x, method, TopK(2), normalize=False, relu=False, **FAST).maps[method]
     for i in range(3):
         single = netloupe.explain(model, x[i : i + 1], method, TopK(2), normalize=False, relu=False, **FAST)
-        if method == "smoothgradcam++":  # noise is drawn per batch; only its statistics agree
-            continue
         torch.testing.assert_close(batch[i], single.maps[method][0], rtol=1e-4, atol=1e-5)
 
 
@@ -147,6 +145,56 @@ def test_inplace_activation_after_target_layer() -> None:
     model_copy.load_state_dict(model.state_dict())
     ref = netloupe.explain(model_copy, x, "gradcam", 1, layer="3", normalize=False, relu=False).maps["gradcam"]
     torch.testing.assert_close(ours, ref)
+
+
+class InplaceAfterTarget(nn.Module):
+    """``conv`` (the target) feeds a GAP + linear head; an in-place ReLU then runs on its output.
+
+    The head sees the layer's true output (CAM applies), and anything that keeps a reference to the
+    output instead of a copy sees it overwritten.
+    """
+
+    def __init__(self, inplace: bool = True) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU())
+        self.conv = nn.Conv2d(6, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 5)
+        self.act = nn.ReLU(inplace=inplace)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.conv(self.stem(x))
+        logits = self.fc(a.mean((2, 3)))
+        self.act(a)  # in place after the target layer (an auxiliary branch)
+        return logits
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_inplace_op_after_the_target_layer_changes_no_map(method: str) -> None:
+    """Each method alone == together with Grad-CAM == the same model without the in-place op."""
+    x = torch.randn(2, 3, 8, 8)
+    model = InplaceAfterTarget(inplace=True)
+    reference = InplaceAfterTarget(inplace=False)
+    reference.load_state_dict(model.state_dict())
+    opts = {"normalize": False, "relu": False, "layer": "conv", **FAST}
+    alone = netloupe.explain(model, x, method, TopK(2), **opts).maps[method]
+    together = netloupe.explain(model, x, [method, "gradcam"], TopK(2), **opts).maps[method]
+    without = netloupe.explain(reference, x, method, TopK(2), **opts).maps[method]
+    torch.testing.assert_close(alone, together, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(alone, without, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", [m for m in ALL if m != "cam"])  # cam needs the layer to feed the pool
+def test_inplace_relu_on_the_main_path_changes_no_map(method: str) -> None:
+    x = torch.randn(2, 3, 10, 10)
+    model = small_cnn(2, inplace=True)
+    opts = {"normalize": False, "relu": False, "layer": "3", **FAST}
+    alone = netloupe.explain(model, x, method, TopK(2), **opts).maps[method]
+    together = netloupe.explain(model, x, [method, "gradcam"], TopK(2), **opts).maps[method]
+    reference = small_cnn(2, inplace=False)
+    reference.load_state_dict(model.state_dict())
+    without = netloupe.explain(reference, x, method, TopK(2), **opts).maps[method]
+    torch.testing.assert_close(alone, together, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(alone, without, rtol=1e-5, atol=1e-6)
 
 
 def test_no_memory_growth_over_many_calls() -> None:

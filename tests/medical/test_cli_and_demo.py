@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("netloupe.cam.engine")
-
 
 def _weights_present(stem: str) -> bool:
     return resources.files("netloupe.models").joinpath(f"data/{stem}.pt").is_file()

@@ -79,7 +79,6 @@ def _model_looking_at(mask: torch.Tensor) -> nn.Module:
 
 
 def test_audit_separates_a_corner_shortcut_from_a_central_model() -> None:
-    pytest.importorskip("netloupe.cam.engine")
     from netloupe.medical.audit import run_audit
 
     corner, _ = parse_region("corner:tr:4", (12, 12))

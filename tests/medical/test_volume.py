@@ -14,8 +14,6 @@ from netloupe.evaluation.energy import energy_share
 from netloupe.io.medical import MedicalImage
 from netloupe.medical.volume import explain_volume, insert_blob, make_blob_volumes, train_blob_detector
 
-pytest.importorskip("netloupe.cam.engine")
-
 
 def _blob_model() -> nn.Module:
     """Constructed weights: fires on voxels brighter than 0.75 ((2x - 1) - 0.5 > 0), linear head +1 for class 1."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from netloupe.sequence.explain import gradcam_over_time
@@ -10,7 +9,6 @@ from netloupe.sequence.models import SignalCNN
 
 
 def test_gradcam_over_time_equals_cam_for_gap_head() -> None:
-    pytest.importorskip("netloupe.cam.engine", reason="the CAM engine is not merged yet")
     torch.manual_seed(0)
     model = SignalCNN(1, 2, channels=(4, 6), kernels=(5, 3)).eval()
     x = torch.randn(3, 1, 32)

@@ -89,7 +89,6 @@ def test_nifti_volume_has_slices(client, fake_medical) -> None:  # type: ignore[
 
 
 def test_real_dicom_when_the_medical_reader_is_installed(client, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("netloupe.io.medical", reason="netloupe.io.medical is not in this branch yet")
     pydicom = pytest.importorskip("pydicom")
     from tests.web.dicom_sample import write_ct
 

@@ -1,5 +1,8 @@
 """The CAM engine: class activation maps sharing one forward/backward pass."""
 
+from ._capture import call_model, split_call, unwrap_compiled
+from ._outputs import select_output
+from ._passes import Passes
 from .activation import CAM, EigenCAM
 from .base import CAMContext, CAMMethod, WeightedCAM
 from .engine import Explainer, Explanation, explain, normalize_maps
@@ -22,14 +25,19 @@ __all__ = [
     "GradCAMPlusPlus",
     "HiResCAM",
     "LayerCAM",
+    "Passes",
     "ScoreCAM",
     "SmoothGradCAMPlusPlus",
     "WeightedCAM",
     "XGradCAM",
     "available_methods",
+    "call_model",
     "explain",
     "get_method",
     "normalize_maps",
     "register_method",
+    "select_output",
+    "split_call",
+    "unwrap_compiled",
     "upsample",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ..targets import TargetSet
 from ._capture import Capture, LayerCapture
+from ._passes import Passes
 
 __all__ = ["CAMContext", "CAMMethod", "WeightedCAM", "spatial_dims"]
 
@@ -43,6 +44,7 @@ class CAMContext:
         recapture: a fresh shared pass on new inputs whose rows belong to samples ``rows`` (same layer,
             same targets) -> LayerCapture.
         batch_size: how many extra inputs a perturbation method may run at once.
+        passes: progress and cancellation of extra passes: call ``passes.step()`` after each batch.
     """
 
     layer: LayerCapture
@@ -54,6 +56,7 @@ class CAMContext:
     forward_replaced: Callable[[Tensor, Tensor], Tensor]
     recapture: Callable[[Tensor, Tensor], LayerCapture]
     batch_size: int = 64
+    passes: Passes = field(default_factory=Passes)
 
     @property
     def activations(self) -> Tensor:
@@ -83,6 +86,11 @@ class CAMMethod(abc.ABC):
     @abc.abstractmethod
     def raw_map(self, ctx: CAMContext) -> Tensor:
         """The signed map ``(N, K, *S)`` at the layer's resolution, before ReLU and normalisation."""
+
+    def extra_passes(self, ctx: CAMContext) -> int:
+        """How many batches of extra forward passes :meth:`raw_map` will run (each followed by
+        ``ctx.passes.step()``); 0 for methods that only use the shared pass."""
+        return 0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -20,9 +20,10 @@ from torch import Tensor, nn
 from .._state import eval_mode
 from .._typing import LayersSpec, ReshapeFn
 from ..errors import InputError
-from ..layers import resolve_layers
 from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_targets
-from ._capture import Capture, LayerCapture, run_capture
+from ._capture import Capture, LayerCapture, LayerRef, resolve_layer_refs, run_capture, unwrap_compiled
+from ._outputs import OutputKey, select_output
+from ._passes import CancelFlag, OnPass, Passes
 from .base import CAMContext, CAMMethod
 from .perturbation import upsample
 from .registry import get_method
@@ -103,13 +104,21 @@ class Explainer:
     """Explain a model with one or many CAM methods sharing one forward/backward pass.
 
     Args:
-        model: any ``nn.Module`` mapping a batch to ``(N, n_out)`` scores.
-        layer: target layer name / module, a list of them (maps fused), or None (automatic).
+        model: any ``nn.Module`` mapping a batch to ``(N, n_out)`` scores, or to a tuple, dict or Hugging
+            Face ``ModelOutput`` holding them (see ``output``). A ``torch.compile`` wrapper is explained
+            through the eager module it wraps (same parameters, same maps; compiled graphs would keep
+            stale hooks).
+        layer: target layer name / module, a list of them (maps fused), or None (automatic). A module
+            that runs several times in one forward is explained at the call named by an ``@index``
+            suffix, e.g. ``"layer4.1.relu@0"`` (negative: from the end); without one, at its last call,
+            with a warning.
         class_names: names of the output classes (enables class-name targets and labels).
         reshape: transform of the layer's output to ``(N, C, *spatial)`` (e.g. ``token_grid_reshape``).
         batch_size: extra inputs per pass for perturbation methods (Score-CAM, Ablation-CAM); None picks
             one for the device (see :func:`perturbation_batch_size`).
         eval_mode: run in eval mode (BatchNorm statistics, no dropout); each module's flag is restored.
+        output: which of the model's outputs holds the scores: None (a tensor, the first element of a
+            tuple, or ``"logits"`` of a dict/``ModelOutput``), a key, or an index.
     """
 
     def __init__(
@@ -121,6 +130,7 @@ class Explainer:
         reshape: ReshapeFn | None = None,
         batch_size: int | None = None,
         eval_mode: bool = True,
+        output: OutputKey = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
@@ -132,6 +142,7 @@ class Explainer:
         self.reshape = reshape
         self.batch_size = batch_size
         self.eval_mode = eval_mode
+        self.output = output
 
     def explain(
         self,
@@ -144,6 +155,8 @@ class Explainer:
         upsample: bool = True,
         fuse: Literal["max", "mean"] = "max",
         method_kwargs: dict[str, dict[str, Any]] | None = None,
+        on_pass: OnPass | None = None,
+        cancel: CancelFlag | None = None,
     ) -> Explanation:
         """Compute maps for every method and target in one shared pass.
 
@@ -156,22 +169,40 @@ class Explainer:
             upsample: resize maps to the input's spatial size (always on when fusing layers).
             fuse: how maps of several layers are combined.
             method_kwargs: per-method constructor options, e.g. ``{"scorecam": {"batch_size": 128}}``.
+            on_pass: progress of the extra forward passes of perturbation methods (Score-CAM,
+                Ablation-CAM, Smooth Grad-CAM++): called after each batch with ``(done, total)``; the
+                total is planned before the first batch.
+            cancel: a ``threading.Event`` (or a callable returning True) checked before the work and
+                after each batch of extra passes; when set, :class:`~netloupe.errors.Cancelled` is raised
+                with the model left as found (hooks removed, modes restored).
         """
+        passes = Passes(on_pass, cancel)
+        passes.check()
+        model, layer_spec = unwrap_compiled(self.model, self.layer)
         x = self._check_inputs(inputs)
         instances = self._methods(methods, method_kwargs or {})
-        layers = resolve_layers(self.model, self.layer, x)
+        layers = resolve_layer_refs(model, layer_spec, x)
         need_grad = any(m.needs_gradients for m in instances.values())
         need_head = any(m.needs_head for m in instances.values())
 
         def resolve(outputs: Tensor) -> TargetSet:
             return resolve_targets(targets, outputs, self.class_names)
 
-        with eval_mode(self.model, self.eval_mode):
-            capture, target_set = run_capture(self.model, x, layers, resolve, need_grad, self.reshape, need_head)
+        with eval_mode(model, self.eval_mode):
+            capture, target_set = run_capture(
+                model, x, layers, resolve, need_grad, self.reshape, need_head, self.output
+            )
+            contexts = [self._context(model, cap, capture, target_set, x, passes) for cap in capture.layers]
+            for ctx in contexts:
+                for m in instances.values():
+                    passes.plan(m.extra_passes(ctx))
             per_layer: dict[str, dict[str, Tensor]] = {}
-            for layer_cap in capture.layers:
-                ctx = self._context(layer_cap, capture, target_set, x, layers)
-                per_layer[layer_cap.name] = {name: m.raw_map(ctx).float() for name, m in instances.items()}
+            for ctx in contexts:
+                maps_of_layer: dict[str, Tensor] = {}
+                for name, m in instances.items():
+                    passes.check()
+                    maps_of_layer[name] = m.raw_map(ctx).float()
+                per_layer[ctx.layer.name] = maps_of_layer
 
         maps = self._postprocess(per_layer, tuple(x.shape[2:]), normalize, relu, upsample or len(layers) > 1, fuse)
         return Explanation(
@@ -180,7 +211,7 @@ class Explainer:
             scores=capture.scores,
             logits=capture.outputs,
             probabilities=probabilities(capture.outputs),
-            layers=[name for name, _ in layers],
+            layers=[ref.name for ref in layers],
             class_names=self.class_names,
         )
 
@@ -197,6 +228,8 @@ class Explainer:
             )
         if not inputs.is_floating_point():
             raise InputError(f"inputs: expected a floating-point tensor, got {inputs.dtype}")
+        if inputs.is_inference() and not torch.is_inference_mode_enabled():
+            inputs = inputs.clone()  # made under torch.inference_mode(): autograd could not record it
         param = next(self.model.parameters(), None)
         return inputs.to(param.device) if param is not None else inputs
 
@@ -213,21 +246,27 @@ class Explainer:
 
     def _context(
         self,
+        model: nn.Module,
         layer_cap: LayerCapture,
         capture: Capture,
         target_set: TargetSet,
         x: Tensor,
-        layers: Sequence[tuple[str, nn.Module]],
+        passes: Passes,
     ) -> CAMContext:
-        model = self.model
+        output_key = self.output
 
         def forward(batch: Tensor) -> Tensor:
             with torch.no_grad():
-                out = model(batch)
-            return out[0] if isinstance(out, (tuple, list)) else out
+                return select_output(model(batch), output_key)
 
         def forward_replaced(rows: Tensor, replacement: Tensor) -> Tensor:
+            seen = [0]
+
             def hook(_m: nn.Module, _i: object, out: object) -> object:
+                call = seen[0]
+                seen[0] += 1
+                if call != layer_cap.call:  # a module run several times: replace the explained call only
+                    return None
                 if isinstance(out, (tuple, list)):
                     return type(out)([replacement, *out[1:]])
                 return replacement
@@ -243,9 +282,8 @@ class Explainer:
                 repeated = TargetSet(class_ids=target_set.class_ids[rows])
             else:
                 repeated = TargetSet(class_ids=None, functions=target_set.functions)
-            cap, _ = run_capture(
-                model, new_inputs, [(layer_cap.name, layer_cap.module)], lambda _o: repeated, True, self.reshape
-            )
+            ref = LayerRef(layer_cap.name, layer_cap.module, layer_cap.call)
+            cap, _ = run_capture(model, new_inputs, [ref], lambda _o: repeated, True, self.reshape, output=output_key)
             return cap.layers[0]
 
         return CAMContext(
@@ -258,6 +296,7 @@ class Explainer:
             forward_replaced=forward_replaced,
             recapture=recapture,
             batch_size=self.batch_size or perturbation_batch_size(x.device),
+            passes=passes,
         )
 
     @staticmethod
@@ -306,8 +345,9 @@ def explain(
     class_names: Sequence[str] | None = None,
     reshape: ReshapeFn | None = None,
     batch_size: int | None = None,
+    output: OutputKey = None,
     **options: Any,
 ) -> Explanation:
     """Functional form of :class:`Explainer` (see :meth:`Explainer.explain` for ``options``)."""
-    explainer = Explainer(model, layer, class_names=class_names, reshape=reshape, batch_size=batch_size)
+    explainer = Explainer(model, layer, class_names=class_names, reshape=reshape, batch_size=batch_size, output=output)
     return explainer.explain(inputs, methods, targets, **options)

@@ -63,17 +63,26 @@ class ScoreCAM(WeightedCAM):
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[choice]
         return torch.autocast(device_type=device.type, dtype=dtype, enabled=choice != "fp32")
 
+    @staticmethod
+    def _live(acts: Tensor) -> Tensor:
+        flat = acts.reshape(*acts.shape[:2], -1)
+        return flat.amax(-1) > flat.amin(-1)  # (N, C): non-constant maps
+
+    def extra_passes(self, ctx: CAMContext) -> int:
+        step = self.batch_size or ctx.batch_size
+        return 1 + -(-int(self._live(ctx.activations).sum()) // step)  # the blank pass + the masked batches
+
     def channel_weights(self, ctx: CAMContext) -> Tensor:
         acts, x = ctx.activations, ctx.inputs
         n, c = acts.shape[:2]
         k = ctx.targets.k
         size = tuple(x.shape[2:])
-        flat = acts.reshape(n, c, -1)
-        live = flat.amax(-1) > flat.amin(-1)  # (N, C): non-constant maps
+        live = self._live(acts)
         scores = torch.empty(n, k, c, device=acts.device, dtype=torch.float32)
         rows_all = torch.arange(n, device=acts.device)
         # One pass on a blank input serves every constant channel of every sample.
         blank = ctx.forward(torch.zeros_like(x[:1])).expand(n, -1)
+        ctx.passes.step()
         for t in range(k):
             blank_scores = ctx.targets.expanded_scores(blank, rows_all, t, self.softmax_scores).float()
             scores[:, t, :] = blank_scores[:, None]
@@ -92,6 +101,7 @@ class ScoreCAM(WeightedCAM):
                 out = ctx.forward(masked).float()
             for t in range(k):
                 scores[sample, t, channel] = ctx.targets.expanded_scores(out, sample, t, self.softmax_scores).float()
+            ctx.passes.step()
         return torch.softmax(scores, dim=-1)
 
 
@@ -108,6 +118,11 @@ class AblationCAM(WeightedCAM):
 
     def __init__(self, batch_size: int | None = None) -> None:
         self.batch_size = batch_size
+
+    def extra_passes(self, ctx: CAMContext) -> int:
+        step = self.batch_size or ctx.batch_size
+        active = int((ctx.activations.reshape(*ctx.activations.shape[:2], -1).abs().amax(-1) > 0).sum())
+        return -(-active // step)
 
     def channel_weights(self, ctx: CAMContext) -> Tensor:
         acts = ctx.activations
@@ -127,5 +142,6 @@ class AblationCAM(WeightedCAM):
             out = ctx.forward_replaced(sample, replacement)
             for t in range(k):
                 ablated[sample, t, channel] = ctx.targets.expanded_scores(out, sample, t, False).float()
+            ctx.passes.step()
         denom = torch.where(base.abs() > 1e-7, base, torch.full_like(base, 1e-7))
         return (base[:, :, None] - ablated) / denom[:, :, None]

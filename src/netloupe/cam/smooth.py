@@ -17,6 +17,10 @@ class SmoothGradCAMPlusPlus(CAMMethod):
     The first, second and third derivative powers and the activations are averaged over
     ``n_samples`` copies ``x + N(0, sigma^2)``, ``sigma = noise_level * (max(x) - min(x))`` per sample,
     then combined as in Grad-CAM++. All noisy copies run as one batch through the shared pass.
+
+    Each sample's noise is drawn from a generator seeded with ``seed`` for that sample alone, so a map
+    depends on the seed and the sample only, never on its neighbours in the batch (the same image gives
+    the same map at any batch size). ``seed=None`` draws a fresh seed per call.
     """
 
     name = "smoothgradcam++"
@@ -29,18 +33,30 @@ class SmoothGradCAMPlusPlus(CAMMethod):
         self.noise_level = noise_level
         self.seed = seed
 
+    def extra_passes(self, ctx: CAMContext) -> int:
+        return 1  # all noisy copies in one pass
+
+    def noise(self, x: Tensor) -> Tensor:
+        """``(n_samples, N, *x.shape[1:])`` standard normal noise, the same for a sample at any batch size."""
+        seed = self.seed if self.seed is not None else int(torch.randint(0, 2**62, ()).item())
+        gen = torch.Generator(device=x.device)
+        per_sample = []
+        for _ in range(x.shape[0]):
+            gen.manual_seed(seed)
+            per_sample.append(
+                torch.randn((self.n_samples, *x.shape[1:]), generator=gen, device=x.device, dtype=x.dtype)
+            )
+        return torch.stack(per_sample, dim=1)
+
     def raw_map(self, ctx: CAMContext) -> Tensor:
         x = ctx.inputs
         n, m = x.shape[0], self.n_samples
         flat = x.reshape(n, -1)
         sigma = (self.noise_level * (flat.amax(1) - flat.amin(1))).reshape(n, *([1] * (x.ndim - 1)))
-        gen = torch.Generator(device=x.device)
-        if self.seed is not None:
-            gen.manual_seed(self.seed)
-        noise = torch.randn((m, *x.shape), generator=gen, device=x.device, dtype=x.dtype)
-        noisy = (x.unsqueeze(0) + noise * sigma.unsqueeze(0)).flatten(0, 1)  # (m*N, ...), sample-major
+        noisy = (x.unsqueeze(0) + self.noise(x) * sigma.unsqueeze(0)).flatten(0, 1)  # (m*N, ...), sample-major
         rows = torch.arange(n, device=x.device).repeat(m)
         layer = ctx.recapture(noisy, rows)
+        ctx.passes.step()
         if layer.gradients is None:
             raise RuntimeError("smoothgradcam++: the noisy pass returned no gradients")
         g = layer.gradients.unflatten(0, (m, n))

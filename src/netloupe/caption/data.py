@@ -17,6 +17,7 @@ from PIL import Image
 from torch import Tensor
 
 from ..errors import InputError
+from ..io.atomic import atomic_write
 
 __all__ = ["MIN_SIDE", "CaptionRow", "encode_images", "load_image", "read_captions"]
 
@@ -113,7 +114,5 @@ def encode_images(
     feats = torch.cat(out)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(feats, tmp)
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: torch.save(feats, tmp))
     return feats

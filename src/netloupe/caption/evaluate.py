@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..io.atomic import atomic_write
 from .bleu import corpus_bleu
 from .explain import energy_share, explain_caption, locate_watermark, strip_figure
 from .model import Captioner
@@ -30,10 +31,10 @@ CARD = (
 def _save(fig: object, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=90)  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    tmp.replace(path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90), keep_suffix=True)  # type: ignore[attr-defined]
+    finally:
+        plt.close(fig)  # type: ignore[arg-type]
 
 
 def evaluate_captioner(

@@ -7,8 +7,6 @@ teacher forcing with cross-entropy, Adam; the epoch is chosen by greedy BLEU-4 o
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError, ModelLoadError
+from ..io.atomic import atomic_write
 from .bleu import corpus_bleu
 from .data import CaptionRow, encode_images, read_captions
 from .model import CaptionDecoder, Captioner
@@ -187,11 +186,7 @@ def save_captioner(trained: TrainedCaptioner, path: str | Path, metrics: dict[st
         "metrics": metrics,
         "card": card,
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_captioner(path: str | Path) -> CaptionBundle:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..io.atomic import atomic_write
 from ._console import console, fail
 
 __all__ = ["register"]
@@ -42,10 +43,10 @@ def caption(
     console.print(" ".join(expl.words))
     path = out or image.with_name(image.stem + "-caption.png")
     fig = strip_figure(expl)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=90)  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    tmp.replace(path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90), keep_suffix=True)  # type: ignore[attr-defined]
+    finally:
+        plt.close(fig)  # type: ignore[arg-type]
     console.print(f"wrote {path}")
 
 

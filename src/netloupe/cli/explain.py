@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from .._progress import pass_callback
+from ..cam.base import CAMMethod
 from ..models.zoo import DEFAULT_MODEL, LoadedModel
 from ._console import console, print_error, progress
 from ._options import Threads, load_cli_model, parse_device, parse_methods, set_threads
@@ -90,8 +92,15 @@ def explain_command(
             console.print(f"{path.name}: {warning}", markup=False, highlight=False)
     with progress() as bar:
         task = bar.add_task("explaining", total=len(images))
+        on_pass = pass_callback(bar, "extra passes") if any(_extra_passes(m) for m in request.methods) else None
         manifest, stats = explain_to_folder(
-            images, request, out, figures=figures, medical=medical, on_progress=lambda n: bar.advance(task, n)
+            images,
+            request,
+            out,
+            figures=figures,
+            medical=medical,
+            on_progress=lambda n: bar.advance(task, n),
+            on_pass=on_pass,
         )
     for rec in stats.records:
         if rec.get("status") == "done":
@@ -110,6 +119,13 @@ def explain_command(
         more = f" (first {_MAX_LISTED} listed)" if len(failed) > _MAX_LISTED else ""
         console.print(f"{len(failed)} of {len(images)} inputs failed{more}; see {manifest}", highlight=False)
         raise typer.Exit(2)
+
+
+def _extra_passes(method: str) -> bool:
+    """Perturbation methods (Score-CAM, Ablation-CAM, Smooth Grad-CAM++) run many extra forward passes."""
+    from ..cam.registry import get_method
+
+    return type(get_method(method)).extra_passes is not CAMMethod.extra_passes
 
 
 def _mismatch(loaded: LoadedModel, path: Path) -> str | None:

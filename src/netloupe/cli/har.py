@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..io.atomic import atomic_write
 from ._console import console, fail
 
 __all__ = ["register"]
@@ -116,10 +117,10 @@ def explain(
         bundle.meta["channels"],
         f"{recording.name} window at {i * 0.25:.2f} s: {label} p={float(prob[i]):.2f} ({method})",
     )
-    tmp = out.with_name(out.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=90)  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    tmp.replace(out)
+    try:
+        atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=90), keep_suffix=True)  # type: ignore[attr-defined]
+    finally:
+        plt.close(fig)  # type: ignore[arg-type]
     console.print(f"{label} p={float(prob[i]):.2f} at window {i}; wrote {out}")
 
 

@@ -74,7 +74,6 @@ def run_command(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images.")] = None,
     root: Annotated[Path | None, typer.Option(help="Folder that relative CSV paths start from.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N (local engine).")] = "auto",
-    compile: Annotated[bool, typer.Option("--compile", help="Run the model through torch.compile.")] = False,
     arch: Annotated[str | None, typer.Option(help="torchvision/timm architecture for --checkpoint.")] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="State-dict file for --arch.")] = None,
     trust_pickle: Annotated[bool, typer.Option(help="Allow loading a full pickled model (runs code).")] = False,
@@ -139,7 +138,6 @@ def run_command(
             engine=eng,
             limit=limit,
             root=root,
-            compile=compile,
             store=store,
             store_dtype=store_dtype,
             overlays=overlays,  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..io.atomic import atomic_write, atomic_write_text
 from ._console import console, fail
 
 __all__ = ["register"]
@@ -174,18 +175,16 @@ def _explain_record(bundle: object, path: Path, method: str, out: Path | None, s
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomic_write_text(path, text)
 
 
 def _save_figure(fig: object, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    tmp.replace(path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, bbox_inches="tight"), keep_suffix=True)  # type: ignore[attr-defined]
+    finally:
+        plt.close(fig)  # type: ignore[arg-type]
     console.print(f"wrote {path}")
 
 

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._state import eval_mode
 from ..errors import InputError
 
 __all__ = ["center_gaussian_maps", "gradient_maps", "random_maps", "sobel_maps"]
@@ -56,14 +57,9 @@ def gradient_maps(model: nn.Module, inputs: Tensor, targets: Tensor) -> Tensor:
     if inputs.ndim != 4:
         raise InputError(f"inputs: expected (N, C, H, W), got {tuple(inputs.shape)}")
     t = torch.as_tensor(targets, device=inputs.device).long().reshape(-1)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model), torch.enable_grad():
         x = inputs.detach().clone().requires_grad_(True)
-        with torch.enable_grad():
-            out = model(x)
-            score = out.reshape(out.shape[0], -1).gather(1, t[:, None]).sum()
-            (grad,) = torch.autograd.grad(score, x)
-    finally:
-        model.train(was_training)
+        out = model(x)
+        score = out.reshape(out.shape[0], -1).gather(1, t[:, None]).sum()
+        (grad,) = torch.autograd.grad(score, x)
     return grad.abs().amax(1)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._state import eval_mode
 from ..errors import InputError
 from ..targets import probabilities
 
@@ -59,19 +60,6 @@ def _scores(model: nn.Module, x: Tensor, targets: Tensor, batch_size: int) -> tu
     return torch.cat(probs), torch.cat(hits)
 
 
-class _EvalMode:
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-        self.was_training = model.training
-
-    def __enter__(self) -> nn.Module:
-        self.model.eval()
-        return self.model
-
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
-
-
 def gaussian_blur(x: Tensor, kernel_size: int = 11, sigma: float = 5.0) -> Tensor:
     """Separable Gaussian blur of ``(N, C, H, W)`` with reflect padding (RISE's insertion substrate)."""
     half = kernel_size // 2
@@ -110,7 +98,7 @@ def _curve(
     out = torch.empty(n, steps + 1, device=start.device)
     # all (sample, step) pairs, flattened sample-major, evaluated in chunks of batch_size
     pairs = torch.arange(n * (steps + 1), device=start.device)
-    with _EvalMode(model):
+    with eval_mode(model):
         for i in range(0, pairs.numel(), batch_size):
             p = pairs[i : i + batch_size]
             s, k = p // (steps + 1), p % (steps + 1)
@@ -210,7 +198,7 @@ def average_drop_increase(
     m = torch.where(hi > 0, m / hi.clamp(min=1e-12), torch.zeros_like(m))
     b = torch.as_tensor(baseline, dtype=inputs.dtype, device=inputs.device)
     explained = b + m[:, None] * (inputs - b)
-    with _EvalMode(model):
+    with eval_mode(model):
         y, _ = _scores(model, inputs, t, batch_size)
         o, _ = _scores(model, explained, t, batch_size)
     drop = (y - o).clamp(min=0) / y.clamp(min=torch.finfo(y.dtype).tiny)
@@ -325,7 +313,7 @@ def road(
     ranks = _ranks(m, descending=order == "morf").reshape(n, h, w)
     g = torch.Generator(device="cpu").manual_seed(seed)
     probs, hits = [], []
-    with _EvalMode(model):
+    with eval_mode(model):
         for p in fractions:
             if not 0.0 <= p <= 1.0:
                 raise InputError(f"fractions: expected values in [0, 1], got {p}")

@@ -8,11 +8,13 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
+from .._state import eval_mode
 from .._typing import LayerSpec
+from ..cam._capture import split_call
 from ..errors import InputError
 from ..layers import resolve_layer
 
-__all__ = ["PENULTIMATE", "capture", "eval_mode", "head_layer"]
+__all__ = ["PENULTIMATE", "capture", "head_layer"]
 
 #: The layer name that means "the input of the last linear layer" (the penultimate feature vector).
 PENULTIMATE = "penultimate"
@@ -29,19 +31,11 @@ def head_layer(model: nn.Module) -> tuple[str, nn.Module]:
 
 
 @contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode and restore its training flag afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
-
-
-@contextmanager
 def capture(model: nn.Module, layer: LayerSpec) -> Iterator[dict[str, Tensor]]:
     """Record the output of ``layer`` (or the head's input for ``"penultimate"``) under key ``"out"``.
+
+    A module that runs several times per forward is recorded at its last call, or at the call named
+    with an ``@index`` suffix (``"layer4.1.relu@0"``), as in the CAM engine.
 
     The dict yielded is filled on every forward while the context is open; the hook is removed on
     exit, also after an exception.
@@ -55,21 +49,33 @@ def capture(model: nn.Module, layer: LayerSpec) -> Iterator[dict[str, Tensor]]:
             if isinstance(x, Tensor):
                 store["out"] = x.detach()
 
-        handle = module.register_forward_pre_hook(pre_hook)
+        handles = [module.register_forward_pre_hook(pre_hook)]
     else:
-        _, module = resolve_layer(model, layer)
+        spec, call = split_call(layer)
+        if call is not None and call < -1:
+            raise InputError(f"layer: {layer!r}: only a call index >= 0, or -1 for the last call, is supported here")
+        _, module = resolve_layer(model, spec)
+        seen = [0]
+
+        def reset(_m: nn.Module, _args: object) -> None:
+            seen[0] = 0  # calls are counted per forward pass of the whole model
 
         def hook(_m: nn.Module, _i: object, out: object) -> None:
+            index = seen[0]
+            seen[0] += 1
+            if call is not None and call >= 0 and index != call:
+                return
             if isinstance(out, (tuple, list)):
                 out = out[0]
             if isinstance(out, Tensor):
-                store["out"] = out.detach()
+                store["out"] = out.detach().clone()  # a copy: in-place ops after the layer must not reach it
 
-        handle = module.register_forward_hook(hook)
+        handles = [model.register_forward_pre_hook(reset), module.register_forward_hook(hook)]
     try:
         yield store
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
 
 
 def run_and_capture(model: nn.Module, layer: LayerSpec, inputs: Tensor) -> Tensor:

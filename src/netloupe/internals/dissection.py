@@ -39,11 +39,12 @@ from PIL import Image
 from torch import Tensor, nn
 
 from .._progress import track
+from .._state import eval_mode
 from .._typing import LayerSpec
 from ..errors import InputError
 from ..layers import resolve_layer
 from ..models.preprocess import ImagePreprocess
-from ._hooks import capture, eval_mode
+from ._hooks import capture
 from .data import ImageSet
 
 __all__ = ["Detector", "NetworkDissection"]

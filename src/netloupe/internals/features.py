@@ -9,7 +9,6 @@ its positions: ``avg`` gives ``f_c = mean_s A_c[s]``, ``max`` gives ``f_c = max_
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,12 @@ from PIL import Image
 from torch import Tensor, nn
 
 from .._progress import track
+from .._state import eval_mode
 from .._typing import PathLikeStr
 from ..errors import InputError
+from ..io.atomic import atomic_write
 from ..models.preprocess import ImagePreprocess
-from ._hooks import PENULTIMATE, capture, eval_mode
+from ._hooks import PENULTIMATE, capture
 from .data import ImageSet
 
 __all__ = ["FeatureSet", "extract_features", "pixel_vectors", "pool_features"]
@@ -69,7 +70,6 @@ class FeatureSet:
             "source": self.source,
             "class_names": self.class_names,
         }
-        tmp = path.with_name(path.name + ".part.npz")
         arrays: dict[str, np.ndarray] = {
             "features": self.features.astype(np.float32),
             "names": np.array(self.names, dtype=str),
@@ -77,12 +77,7 @@ class FeatureSet:
         }
         if self.labels is not None:
             arrays["labels"] = self.labels.astype(np.int64)
-        try:
-            np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return atomic_write(path, lambda tmp: np.savez_compressed(tmp, **arrays), keep_suffix=True)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: PathLikeStr) -> FeatureSet:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +14,7 @@ from torch import nn
 
 from .._typing import LayerSpec, PathLikeStr
 from ..errors import InputError
+from ..io.atomic import atomic_write
 from ..models.preprocess import ImagePreprocess
 from .activations import layer_activations, strongest_channels
 from .data import ImageSet
@@ -43,27 +43,21 @@ def save_figure(fig: Figure, path: PathLikeStr, dpi: int = 100) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".part" + path.suffix)
     try:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight"), keep_suffix=True)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def save_image(array: np.ndarray, path: PathLikeStr, **save_kwargs: object) -> Path:
     """Save a uint8 image array atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".part" + path.suffix)
-    try:
-        Image.fromarray(array).save(tmp, **save_kwargs)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(
+        path,
+        lambda tmp: Image.fromarray(array).save(tmp, **save_kwargs),  # type: ignore[arg-type]
+        keep_suffix=True,
+    )
 
 
 def save_coordinates(
@@ -76,8 +70,8 @@ def save_coordinates(
     """Write ``name,x,y[,label,label_name]`` rows to a CSV, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    try:
+
+    def write(tmp: Path) -> None:
         with tmp.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             dims = [f"dim{i}" for i in range(coords.shape[1])] if coords.shape[1] != 2 else ["x", "y"]
@@ -91,9 +85,8 @@ def save_coordinates(
                         class_names[lab] if class_names is not None and lab < len(class_names) else lab,
                     ]
                 w.writerow(row)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(path, write)
     return path
 
 

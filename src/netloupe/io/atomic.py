@@ -18,17 +18,25 @@ __all__ = ["PART_SUFFIX", "atomic_write", "atomic_write_bytes", "atomic_write_js
 PART_SUFFIX = ".part"
 
 
-def _temporary(path: Path) -> Path:
+def _temporary(path: Path, keep_suffix: bool = False) -> Path:
+    if keep_suffix:  # ".x.png" -> ".x.<pid>.part.png": writers that pick the format from the name still can
+        suffixes = ".nii.gz" if path.name.endswith(".nii.gz") else path.suffix
+        stem = path.name[: len(path.name) - len(suffixes)]
+        return path.with_name(f".{stem}.{os.getpid()}{PART_SUFFIX}{suffixes}")
     return path.with_name(f".{path.name}.{os.getpid()}{PART_SUFFIX}")
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[Path], object], *, keep_suffix: bool = False
+) -> Path:
     """Call ``write(tmp)`` to fill a temporary file, then rename it to ``path``; returns ``path``.
 
-    The temporary file is removed when ``write`` raises, and the exception propagates.
+    The temporary file is removed when ``write`` raises, and the exception propagates. With
+    ``keep_suffix`` the temporary name ends with the final suffix (``.png``, ``.npz``, ``.nii.gz``), for
+    writers that choose the format from the name (matplotlib, PIL, nibabel) or append one (numpy).
     """
     final = Path(path)
-    tmp = _temporary(final)
+    tmp = _temporary(final, keep_suffix)
     try:
         write(tmp)
         os.replace(tmp, final)

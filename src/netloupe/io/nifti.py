@@ -17,6 +17,7 @@ import numpy as np
 
 from .._typing import PathLikeStr
 from ..errors import InputError
+from .atomic import atomic_write
 from .limits import MAX_VOXELS, check_size
 from .medical import MedicalImage
 from .windowing import Window, apply_window, parse_window, robust_range
@@ -160,8 +161,4 @@ def write_nifti_map(heatmap: np.ndarray, reference: MedicalImage, path: PathLike
     img.header["descrip"] = b"netloupe map"
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".nii.gz" if out.name.endswith(".nii.gz") else ".nii"
-    tmp = out.with_name(out.name[: -len(suffix)] + ".part" + suffix)
-    nib.save(img, str(tmp))
-    tmp.replace(out)
-    return out
+    return atomic_write(out, lambda tmp: nib.save(img, str(tmp)), keep_suffix=True)

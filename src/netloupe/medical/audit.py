@@ -25,9 +25,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .._state import eval_mode
 from .._typing import PathLikeStr
 from ..errors import InputError
 from ..evaluation.energy import area_fraction, border_mask, box_mask, corner_mask, energy_share
+from ..io.atomic import atomic_write, atomic_write_text
 
 __all__ = ["AuditResult", "parse_region", "run_audit", "verdict"]
 
@@ -138,9 +140,7 @@ class AuditResult:
         out.mkdir(parents=True, exist_ok=True)
         written = {}
         for name, text in (("audit.json", json.dumps(self.to_dict(), indent=2)), ("audit.md", self.markdown())):
-            tmp = out / (name + ".part")
-            tmp.write_text(text)
-            tmp.replace(out / name)
+            atomic_write_text(out / name, text)
             written[name] = str(out / name)
         if self.example_images is not None and self.example_maps is not None:
             written["examples.png"] = str(self._figure(out / "examples.png", denormalize))
@@ -170,11 +170,10 @@ class AuditResult:
             ax.axis("off")
         fig.suptitle(f"{self.method} maps; region: {self.region}", fontsize=9)
         fig.tight_layout()
-        tmp = path.with_name(path.stem + ".part.png")
-        fig.savefig(tmp, dpi=100)
-        plt.close(fig)
-        tmp.replace(path)
-        return path
+        try:
+            return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100), keep_suffix=True)
+        finally:
+            plt.close(fig)
 
 
 @torch.no_grad()
@@ -238,12 +237,8 @@ def run_audit(
         )
     if tuple(region.shape) != tuple(images.shape[-2:]):
         raise InputError(f"region: expected the input size {tuple(images.shape[-2:])}, got {tuple(region.shape)}")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         predictions = _predict(model, images, batch_size).argmax(dim=1).cpu()
-    finally:
-        model.train(was_training)
     targets = labels if explain_label else predictions
     maps = compute_maps(model, images, method, layer, targets, batch_size)
     shares = energy_share(maps, region.to(torch.bool))

@@ -14,7 +14,6 @@ the training prior (PneumoniaMNIST's train split is 74 % pneumonia, its test spl
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from torch import Tensor, nn
 
 from .._typing import PathLikeStr
 from ..errors import InputError
+from ..io.atomic import atomic_write, atomic_write_json
 from ..models.medcnn import MedCNN
 from .medmnist import DATASETS, MedMNISTSplit, load_split
 
@@ -255,13 +255,10 @@ def save_result(result: TrainResult, out_dir: PathLikeStr, stem: str, extra: dic
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{stem}.pt"
-    tmp = out / f"{stem}.pt.part"
-    torch.save({k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}, str(tmp))
-    tmp.replace(weights)
+    state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
+    atomic_write(weights, lambda tmp: torch.save(state, str(tmp)))
     info = {**result.summary(), "torch": torch.__version__, **(extra or {})}
-    tmp_json = out / f"{stem}.json.part"
-    tmp_json.write_text(json.dumps(info, indent=2))
-    tmp_json.replace(out / f"{stem}.json")
+    atomic_write_json(out / f"{stem}.json", info)
     return weights
 
 

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from .._typing import LayersSpec, PathLikeStr
+from ..cam._passes import CancelFlag, OnPass
 from ..models.zoo import LoadedModel
 from ..targets import TargetSpec
 from .core import ExplainCore
@@ -68,13 +69,18 @@ def explain_files(
     medical: MedicalOptions = MedicalOptions(),
     on_progress: OnProgress | None = None,
     stop: StopFlag | None = None,
+    on_pass: OnPass | None = None,
+    cancel: CancelFlag | None = None,
 ) -> JobStats:
-    """Explain files of any supported kind into ``sinks`` (closed at the end); bad files are recorded."""
+    """Explain files of any supported kind into ``sinks`` (closed at the end); bad files are recorded.
+
+    ``on_pass`` and ``cancel`` go to the core (:class:`~netloupe.pipeline.core.ExplainCore`).
+    """
     paths = [str(s) for s in sources]
     reader = Reader(request.loaded.preprocess, request.loaded.input_kind, medical)
     entries = list(zip(paths, file_ids(paths), strict=True))
     try:
-        core = ExplainCore(request)
+        core = ExplainCore(request, on_pass, cancel)
         return run_batches(
             core, _chunks(entries, reader, request.batch_size), sinks, on_progress=on_progress, stop=stop
         )
@@ -106,6 +112,7 @@ def explain_to_folder(
     medical: MedicalOptions = MedicalOptions(),
     on_progress: OnProgress | None = None,
     writers: int = 1,
+    on_pass: OnPass | None = None,
 ) -> tuple[Path | None, JobStats]:
     """``netloupe explain``: files in, ``out_dir/<id>/...`` and ``manifest.json`` out.
 
@@ -118,7 +125,7 @@ def explain_to_folder(
     stats = JobStats()
     manifest: Path | None = None
     try:
-        stats = explain_files(sources, request, sinks, medical=medical, on_progress=on_progress)
+        stats = explain_files(sources, request, sinks, medical=medical, on_progress=on_progress, on_pass=on_pass)
     finally:
         if stats.done:
             pending = len(sources) - len(stats.records)
@@ -158,6 +165,7 @@ def explain_images(
     device: str | torch.device = "cpu",
     batch_size: int = 8,
     on_progress: OnProgress | None = None,
+    cancel: CancelFlag | None = None,
 ) -> ExplainRun:
     """Explain image files (any supported kind) or PIL images; results stay in memory.
 
@@ -174,6 +182,7 @@ def explain_images(
         device: where to run.
         batch_size: inputs per pass.
         on_progress: called with the number of inputs finished after each batch.
+        cancel: a flag that stops the work between batches of extra passes (raises ``Cancelled``).
     """
     request = build_request(
         loaded, methods, top_k=top_k, target=target, layer=layer, device=device, batch_size=batch_size
@@ -184,12 +193,12 @@ def explain_images(
         items: list[Item | ItemFailure] = [
             image_item(im, f"image{i}", loaded.preprocess) for i, im in enumerate(pictures)
         ]
-        core = ExplainCore(request)
+        core = ExplainCore(request, cancel=cancel)
         batches = (items[i : i + batch_size] for i in range(0, len(items), batch_size))
         stats = run_batches(core, batches, [memory], on_progress=on_progress)
     else:
         paths = [s if not isinstance(s, Image.Image) else "" for s in sources]
         if any(not p for p in paths):
             raise TypeError("sources: give either paths or PIL images, not a mix")
-        stats = explain_files(paths, request, [memory], on_progress=on_progress)
+        stats = explain_files(paths, request, [memory], on_progress=on_progress, cancel=cancel)
     return ExplainRun(request, memory.results, stats.layers, stats.failed)

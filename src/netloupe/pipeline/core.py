@@ -14,15 +14,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..cam._passes import CancelFlag, OnPass
 from ..cam.engine import Explainer, Explanation, maps_at_size
-from ..errors import NetloupeError
+from ..errors import Cancelled, NetloupeError
 from ..viz.overlay import overlay_batch
 from .items import Item, ItemFailure, ItemResult, one_line
 from .request import ExplainRequest
 
 __all__ = ["ExplainCore", "SystematicFailure"]
-
-_COMPILED_PREFIX = "_orig_mod."
 
 
 class SystematicFailure(NetloupeError):
@@ -34,19 +33,25 @@ class ExplainCore:
 
     Args:
         request: what to compute (see :func:`netloupe.pipeline.build_request`).
+        on_pass: ``on_pass(done, total)`` after each batch of a perturbation method's extra passes.
+        cancel: a flag (``threading.Event`` or callable) checked between batches of extra passes; when set
+            the engine raises :class:`~netloupe.errors.Cancelled`, which stops the job (never an item failure).
     """
 
-    def __init__(self, request: ExplainRequest) -> None:
+    def __init__(
+        self, request: ExplainRequest, on_pass: OnPass | None = None, cancel: CancelFlag | None = None
+    ) -> None:
         self.request = request
         self.device = request.device
         model = request.loaded.model.to(self.device)
         if request.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        self.model: torch.nn.Module = torch.compile(model) if request.compile else model  # type: ignore[assignment]
-        layer = request.layer
-        if request.compile and isinstance(layer, str):
-            layer = _COMPILED_PREFIX + layer
-        self.explainer = Explainer(self.model, layer, class_names=request.loaded.class_names or None)
+        self.model = model  # a torch.compile'd model is explained through its eager module (cam.unwrap_compiled)
+        self.explainer = Explainer(
+            self.model, request.layer, class_names=request.loaded.class_names or None, output=request.output
+        )
+        self.on_pass = on_pass
+        self.cancel = cancel
         self.layers: list[str] = []
 
     def _pass(self, tensors: Sequence[Tensor]) -> Explanation:
@@ -54,9 +59,15 @@ class ExplainCore:
         if self.request.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         res = self.explainer.explain(
-            x, list(self.request.methods), self.request.targets, upsample=False, normalize=False
+            x,
+            list(self.request.methods),
+            self.request.targets,
+            upsample=False,
+            normalize=False,
+            on_pass=self.on_pass,
+            cancel=self.cancel,
         )
-        self.layers = [name.removeprefix(_COMPILED_PREFIX) for name in res.layers]
+        self.layers = [name.removeprefix("_orig_mod.") for name in res.layers]
         return res
 
     def explain(self, items: Sequence[Item]) -> list[ItemResult]:
@@ -126,6 +137,8 @@ class ExplainCore:
             return [], []
         try:
             return self.explain(items), []
+        except Cancelled:
+            raise
         except Exception as batch_exc:
             if len(items) == 1 and first:
                 raise _systematic(batch_exc) from batch_exc
@@ -134,6 +147,8 @@ class ExplainCore:
             for item in items:
                 try:
                     results += self.explain([item])
+                except Cancelled:
+                    raise
                 except Exception as exc:
                     failures.append(ItemFailure(item.id, item.source, one_line(exc)))
             if first and not results:

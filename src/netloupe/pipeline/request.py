@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 
 from .._typing import LayersSpec
-from ..cam._capture import check_hookable
+from ..cam._capture import check_hookable, split_call
 from ..cam.registry import get_method
 from ..errors import InputError
 from ..layers import resolve_layer
@@ -45,7 +45,8 @@ class ExplainRequest:
         overlays: compute colour overlays on the device (for sinks that write pictures).
         channels_last: run 2-D batches in channels-last memory order (converts the model's weights in
             place; ~1.5x faster convolutions on CPUs, maps equal to ~1e-6).
-        compile: run the model through ``torch.compile``.
+        output: which part of a dict / ``ModelOutput`` / tuple output holds the scores (None: ``logits``,
+            else the tensor itself or the first element).
     """
 
     loaded: LoadedModel
@@ -58,7 +59,7 @@ class ExplainRequest:
     grid: Grid = "item"
     overlays: bool = True
     channels_last: bool = False
-    compile: bool = False
+    output: str | int | None = None
 
     @property
     def targets(self) -> TargetSpec:
@@ -91,7 +92,7 @@ def build_request(
     grid: Grid = "item",
     overlays: bool = True,
     channels_last: bool = False,
-    compile: bool = False,
+    output: str | int | None = None,
 ) -> ExplainRequest:
     """Check and resolve everything that does not depend on the inputs.
 
@@ -106,7 +107,7 @@ def build_request(
         grid: where maps are stored, see :class:`ExplainRequest`.
         overlays: compute colour overlays.
         channels_last: see :class:`ExplainRequest`.
-        compile: see :class:`ExplainRequest`.
+        output: see :class:`ExplainRequest`.
 
     Raises:
         UnknownMethod, LayerNotFound, TargetError, InputError, MethodNotApplicable: with the parameter named.
@@ -122,7 +123,7 @@ def build_request(
     check_hookable(loaded.model)
     chosen = layer if layer is not None else loaded.target_layer
     if isinstance(chosen, str):
-        resolve_layer(loaded.model, chosen)
+        resolve_layer(loaded.model, split_call(chosen)[0])  # 'layer4.1.relu@0': a call index
     k = default_top_k(loaded) if top_k is None else top_k
     probe = torch.zeros(1, _num_outputs(loaded))
     resolve_targets(TopK(k) if target is None else target, probe, loaded.class_names or None)
@@ -137,5 +138,5 @@ def build_request(
         grid=grid,
         overlays=overlays,
         channels_last=channels_last,
-        compile=compile,
+        output=output,
     )

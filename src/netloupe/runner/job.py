@@ -110,7 +110,6 @@ def run_dataset(
     engine: Engine = "local",
     limit: int | None = None,
     root: PathLikeStr | None = None,
-    compile: bool = False,
     store: PathLikeStr | None = None,
     store_dtype: str = "float16",
     overlays: OverlayPolicy | None = None,
@@ -136,7 +135,6 @@ def run_dataset(
         engine: ``"local"`` or ``"ray"``.
         limit: only the first ``limit`` items.
         root: folder that relative CSV paths are relative to.
-        compile: run the model through ``torch.compile``.
         store: write the maps into one chunked Zarr store at this path (items x classes x H x W per
             method, at the model's input grid) instead of one ``maps.npz`` per item.
         store_dtype: ``"float16"`` (default) or ``"float32"`` maps in the store.
@@ -166,7 +164,6 @@ def run_dataset(
         grid="input" if store is not None else "item",
         overlays=policy != "none",
         channels_last=True,
-        compile=compile,
     )
     workers, writers = resolve_parallelism(engine, workers, writers)
     out_dir = Path(out)
@@ -177,7 +174,7 @@ def run_dataset(
     ]
     out_dir.mkdir(parents=True, exist_ok=True)  # only once the dataset is known to list inputs
     config = JobConfig(
-        loaded.name, list(request.methods), top_k, request.layer_name, compile, None if store is None else str(store)
+        loaded.name, list(request.methods), top_k, request.layer_name, None if store is None else str(store)
     )
     check_config(out_dir, config)
     journal = Journal(out_dir / JOURNAL_NAME)

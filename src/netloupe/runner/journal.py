@@ -27,13 +27,12 @@ _CONFIG_KEYS = ("model", "methods", "top_k", "layer", "store")
 
 @dataclass(frozen=True)
 class JobConfig:
-    """What a run computes. ``compile`` is not part of the job's identity (the maps are the same)."""
+    """What a run computes; a resumed run must ask for the same."""
 
     model: str
     methods: list[str]
     top_k: int
     layer: str | None
-    compile: bool = False
     store: str | None = None
 
     def identity(self) -> dict[str, object]:

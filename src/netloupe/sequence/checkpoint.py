@@ -6,8 +6,6 @@ state dict, the task, the vocabulary and label names, the metrics and a short mo
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelLoadError, did_you_mean
+from ..io.atomic import atomic_write
 from .data import Vocab
 from .models import build_model
 
@@ -63,16 +62,7 @@ def save_bundle(bundle: SequenceBundle, path: str | Path, half: bool = False) ->
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_bundle(name_or_path: str | Path, device: str | torch.device = "cpu") -> SequenceBundle:

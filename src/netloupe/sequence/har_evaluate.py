@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ..io.atomic import atomic_write
 from .checkpoint import save_bundle
 from .har import TUG_LABELS
 from .har_explain import attribute_time_channel, deletion_check, signal_figure
@@ -23,10 +24,10 @@ FOCUS = ("STANDING_UP", "WALKING")  # "sit-to-stand" vs "walk"
 def _save(fig: object, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=90)  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    tmp.replace(path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90), keep_suffix=True)  # type: ignore[attr-defined]
+    finally:
+        plt.close(fig)  # type: ignore[arg-type]
 
 
 def _explain_tug(res: HarResult, out: Path, arch: str, seed: int) -> dict[str, object]:

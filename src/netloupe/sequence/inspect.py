@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .._state import eval_mode
 from ..errors import InputError, MethodNotApplicable
 from .cells import LSTMTrace, TeachingLSTM
 from .models import FeatureLSTM, SlotTagger, TokenClassifier
@@ -45,12 +46,8 @@ def lstm_states(model: nn.Module, inputs: Tensor, reverse: bool = False, check: 
     if reverse:
         trace = LSTMTrace(**{k: v.flip(1) for k, v in vars(trace).items()})
     if check:
-        was_training = rnn.training
-        rnn.eval()
-        try:
+        with eval_mode(rnn):
             fused, _ = rnn(x)
-        finally:
-            rnn.train(was_training)
         h = rnn.hidden_size
         part = fused[..., h:] if reverse else fused[..., :h]
         if rnn.num_layers == 1 and (part - trace.hidden).abs().max() > 1e-4:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .._typing import PathLikeStr
+from ..io.atomic import atomic_write
 
 __all__ = ["overlay_rgb", "save_montage", "save_overlay"]
 
@@ -38,11 +39,10 @@ def _save_figure(fig: object, path: PathLikeStr) -> Path:
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".part.png")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    tmp.replace(out)
-    return out
+    try:
+        return atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=100, bbox_inches="tight"), keep_suffix=True)  # type: ignore[attr-defined]
+    finally:
+        plt.close(fig)  # type: ignore[arg-type]
 
 
 def save_overlay(grey: np.ndarray, heatmap: np.ndarray, path: PathLikeStr, title: str = "") -> Path:

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..io.atomic import atomic_write_text
+
 __all__ = ["Report", "ReportSection", "figure_to_data_uri", "image_to_data_uri", "png_file_to_data_uri"]
 
 
@@ -106,10 +108,7 @@ class Report:
         """Write atomically: a half-written report never replaces a good one."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_text(self.to_html(), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return atomic_write_text(path, self.to_html())
 
 
 def img_html(uri: str, alt: str, style: str = "") -> str:

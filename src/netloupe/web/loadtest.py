@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI
 
+from ..io.atomic import atomic_write_text
 from ..runner.resources import usable_cpus
 
 __all__ = ["run_load_test", "serve_in_thread", "write_report"]
@@ -154,9 +155,7 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
                 f"{p['max_ms']} | {p['mean_ms']} |"
             )
     for path, text in ((js, json.dumps(report, indent=2)), (md, "\n".join(lines) + "\n")):
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(path, text)
     return js, md
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..cam.registry import available_methods, get_method
-from ..errors import InputError
+from ..errors import Cancelled, InputError
 from ..pipeline import ExplainRun, explain_images
 from ..pipeline.manifest import build_manifest, done_record
 from ..viz.colormaps import apply_colormap
@@ -97,10 +97,12 @@ def run_explain(
     try:
         start = time.perf_counter()
         with cancel_on_forward(served.loaded.model, cancel):
-            run = explain_images([image], served.loaded, methods, top_k=min(top_k, n_classes), device=settings.device)
+            run = explain_images(
+                [image], served.loaded, methods, top_k=min(top_k, n_classes), device=settings.device, cancel=cancel
+            )
         run.results[0].item.id, run.results[0].item.source = _ident(source), source
         seconds = time.perf_counter() - start
-    except RequestCancelled as exc:
+    except (RequestCancelled, Cancelled) as exc:
         raise ApiError(503, f"request: the explanation took longer than {settings.request_timeout_s:.0f} s") from exc
     finally:
         served.lock.release()

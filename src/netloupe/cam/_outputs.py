@@ -1,0 +1,94 @@
+"""Pick the tensor to explain from whatever a model returns.
+
+Models return a tensor, a tuple (``(logits, aux)``), a dict, or a Hugging Face ``ModelOutput`` (an
+``OrderedDict`` subclass with attribute access). One function picks the scores for the shared pass and
+for every extra forward pass of the perturbation methods, so that both always read the same output.
+
+>>> import torch
+>>> select_output({"logits": torch.ones(1, 3), "hidden": torch.zeros(1, 4)}).shape
+torch.Size([1, 3])
+>>> select_output((torch.zeros(2, 5), torch.ones(2)), 1).shape
+torch.Size([2])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from torch import Tensor
+
+from ..errors import InputError
+
+__all__ = ["OutputKey", "select_output"]
+
+#: Which output to explain: None (the tensor, the first tuple element, or ``logits``), a key, or an index.
+OutputKey = str | int | None
+
+_DEFAULT_KEY = "logits"
+
+
+def _describe(out: object) -> str:
+    if isinstance(out, Mapping):
+        return f"a {type(out).__name__} with keys {', '.join(repr(k) for k in out)}"
+    if isinstance(out, Sequence):
+        return f"a {type(out).__name__} of {len(out)} elements"
+    return f"a {type(out).__name__}"
+
+
+def _checked(value: object, out: object, what: str) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise InputError(
+            f"output: {what} of the model's output ({_describe(out)}) is a {type(value).__name__}, expected a tensor"
+        )
+    return value
+
+
+def select_output(out: object, key: OutputKey = None) -> Tensor:
+    """The ``(N, n_out)`` tensor to explain among a model's outputs.
+
+    Args:
+        out: what the model returned: a tensor, a tuple/list, a mapping (dict, ``OrderedDict``, Hugging
+            Face ``ModelOutput``) or an object with a ``logits`` attribute.
+        key: None picks the tensor itself, the first element of a tuple, or ``"logits"`` of a mapping;
+            a string picks that key (or attribute); an integer picks that element (of a mapping's values
+            in order, as ``ModelOutput.to_tuple()`` does).
+
+    Raises:
+        InputError: the key or index is not there (the message lists what is), or it is not a tensor.
+    """
+    if key is None:
+        if isinstance(out, Tensor):
+            return out
+        if isinstance(out, Mapping):
+            if _DEFAULT_KEY in out:
+                return _checked(out[_DEFAULT_KEY], out, f"key {_DEFAULT_KEY!r}")
+            raise InputError(
+                f"output: the model returned {_describe(out)} and no {_DEFAULT_KEY!r}; "
+                "choose the one to explain with output=KEY (CLI: --output KEY)"
+            )
+        if isinstance(out, (tuple, list)):
+            if not out:
+                raise InputError("output: the model returned an empty sequence")
+            return _checked(out[0], out, "element 0")
+        logits = getattr(out, _DEFAULT_KEY, None)
+        if isinstance(logits, Tensor):
+            return logits
+        raise InputError(
+            f"output: the model returned {_describe(out)}; expected a tensor, a tuple, a dict or a ModelOutput"
+        )
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+        raise InputError(f"output: expected a key (str), an index (int) or None, got {key!r}")
+    if isinstance(key, str):
+        if isinstance(out, Mapping):
+            if key not in out:
+                raise InputError(f"output: no key {key!r}; the model returned {_describe(out)}")
+            return _checked(out[key], out, f"key {key!r}")
+        if not isinstance(out, (Tensor, tuple, list)) and hasattr(out, key):
+            return _checked(getattr(out, key), out, f"attribute {key!r}")
+        raise InputError(f"output: key {key!r} given but the model returned {_describe(out)}")
+    values = list(out.values()) if isinstance(out, Mapping) else out
+    if isinstance(values, (tuple, list)):
+        if not -len(values) <= key < len(values):
+            raise InputError(f"output: index {key} is out of range; the model returned {_describe(out)}")
+        return _checked(values[key], out, f"element {key}")
+    raise InputError(f"output: index {key} given but the model returned {_describe(out)}")
