@@ -24,7 +24,7 @@ import numpy as np
 from .._typing import PathLikeStr
 from ..errors import InputError
 from .limits import MAX_VOXELS, check_size
-from .medical import MedicalImage
+from .medical_image import MedicalImage
 from .windowing import Window, apply_voi_lut, apply_window, parse_window, robust_range
 
 __all__ = ["CODECS_HINT", "read_dicom"]

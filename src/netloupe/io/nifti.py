@@ -19,7 +19,7 @@ from .._typing import PathLikeStr
 from ..errors import InputError
 from .atomic import atomic_write
 from .limits import MAX_VOXELS, check_size
-from .medical import MedicalImage
+from .medical_image import MedicalImage
 from .windowing import Window, apply_window, parse_window, robust_range
 
 __all__ = ["extract_slice", "read_nifti", "write_nifti_map"]
