@@ -22,6 +22,7 @@ _COMMAND_MODULES = [
     "medical",
     "audit",
     "seq",
+    "video",
     "caption",
     "har",
     "serve",

@@ -1,0 +1,121 @@
+"""Maps over space and time for the video models, and their scores against the moving digit.
+
+* CNN + LSTM: Grad-CAM per frame (Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
+  Gradient-based Localization", ICCV 2017) on the frame CNN's last convolution, with the gradients of the
+  clip's class score (which reach every frame through the LSTM): for frame t, a_{t,k} = mean_{ij} dy/dA_{t,k,ij},
+  map_t = ReLU(sum_k a_{t,k} A_{t,k}). Frames share one scale, so the maps also say *when*.
+* Conv3d: Grad-CAM on the last 3-D convolution through :func:`netloupe.explain` on (N, C, T, H, W) inputs, a
+  (T, H, W) map.
+
+Scores: the per-frame pointing game (Zhang et al., "Top-down Neural Attention by Excitation Backprop",
+ECCV 2016): a frame hits when the map's maximum lies within ``tolerance`` pixels of the moving digit's box;
+and the temporal share: the fraction of a clip's map mass on the frames where the digit moves (the frames
+that decide the class), against the fraction of such frames (chance).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import VideoSet
+from .models import CNNLSTM, Conv3DNet
+
+__all__ = ["conv3d_gradcam", "frame_gradcam", "pointing_game", "temporal_share"]
+
+
+def frame_gradcam(model: CNNLSTM, videos: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+    """Grad-CAM of each frame for the clip's class: (N, T, H, W), upsampled, not normalised (>= 0).
+
+    Args:
+        model: the CNN + LSTM.
+        videos: (N, T, 1, H, W).
+        targets: (N,) classes to explain (default: the predicted ones).
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            n, t = videos.shape[:2]
+            logits, _, acts = model.forward_all(videos)
+            if targets is None:
+                targets = logits.argmax(1)
+            score = logits.gather(1, targets[:, None]).sum()
+            (grads,) = torch.autograd.grad(score, acts)
+        weights = grads.mean((2, 3), keepdim=True)
+        cams = F.relu((weights * acts).sum(1, keepdim=True)).detach()
+        cams = F.interpolate(cams, size=videos.shape[-2:], mode="bilinear", align_corners=False)
+        return cams.view(n, t, *videos.shape[-2:])
+    finally:
+        model.train(was_training)
+
+
+def conv3d_gradcam(model: Conv3DNet, videos: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+    """Grad-CAM over (T, H, W) from ``netloupe.explain`` on the last 3-D convolution: (N, T, H, W), >= 0.
+
+    Args:
+        model: the Conv3d network.
+        videos: (N, T, 1, H, W) (permuted to (N, 1, T, H, W) for the network).
+        targets: (N,) classes to explain (default: the predicted ones).
+    """
+    from ..cam.engine import explain
+
+    spec: Any = None if targets is None else [int(v) for v in targets.tolist()]
+    result = explain(model, videos.permute(0, 2, 1, 3, 4), "gradcam", spec, "features.7", normalize=False)
+    return result.maps["gradcam"][:, 0]
+
+
+def pointing_game(maps: np.ndarray, boxes: np.ndarray, tolerance: int = 2) -> np.ndarray:
+    """(N, T) bool: whether each frame's map maximum lies in the box (row0, col0, row1, col1) grown by
+    ``tolerance`` pixels. Frames whose map is constant (e.g. all zero) miss.
+
+    >>> m = np.zeros((1, 2, 6, 6)); m[0, 0, 1, 1] = 1; m[0, 1, 5, 5] = 1
+    >>> pointing_game(m, np.array([[[0, 0, 2, 2], [0, 0, 2, 2]]]), tolerance=1).tolist()
+    [[True, False]]
+    """
+    n, t, _, w = maps.shape
+    flat = maps.reshape(n, t, -1)
+    idx = flat.argmax(-1)
+    rows, cols = idx // w, idx % w
+    hit = (
+        (rows >= boxes[..., 0] - tolerance)
+        & (rows < boxes[..., 2] + tolerance)
+        & (cols >= boxes[..., 1] - tolerance)
+        & (cols < boxes[..., 3] + tolerance)
+    )
+    return hit & (flat.max(-1) > flat.min(-1))
+
+
+def temporal_share(maps: np.ndarray, moving: np.ndarray) -> np.ndarray:
+    """(N,) fraction of each clip's map mass (sum over pixels of |map|) on its moving frames.
+
+    >>> temporal_share(np.ones((1, 4, 2, 2)) * np.array([3, 1, 0, 0])[None, :, None, None],
+    ...                np.array([[True, False, False, True]])).tolist()
+    [0.75]
+    """
+    per_frame = np.abs(maps).reshape(*maps.shape[:2], -1).sum(-1)
+    total = np.maximum(per_frame.sum(1), 1e-12)
+    return (per_frame * moving).sum(1) / total
+
+
+def score_maps(maps: np.ndarray, data: VideoSet, tolerance: int = 2) -> dict[str, float]:
+    """Pointing game (moving frames, all frames, on the distractor), temporal share and their chance levels."""
+    hits = pointing_game(maps, data.boxes, tolerance)
+    distractor = pointing_game(maps, np.repeat(data.distractor_boxes[:, None], maps.shape[1], 1), 0)
+    side = (data.boxes[..., 2] - data.boxes[..., 0]) + 2 * tolerance
+    frame = maps.shape[-1] * maps.shape[-2]
+    share = temporal_share(maps, data.moving)
+    per_frame = np.abs(maps).reshape(*maps.shape[:2], -1).sum(-1)
+    peak_moving = data.moving[np.arange(len(maps)), per_frame.argmax(1)]
+    return {
+        "pointing_moving_frames": float(hits[data.moving].mean()),
+        "pointing_all_frames": float(hits.mean()),
+        "pointing_on_distractor": float(distractor.mean()),
+        "pointing_chance": float(np.mean(np.minimum(side, maps.shape[-1]) ** 2 / frame)),
+        "temporal_share_moving": float(share.mean()),
+        "temporal_share_chance": float(data.moving.mean()),
+        "peak_frame_is_moving": float(peak_moving.mean()),
+    }
