@@ -134,3 +134,29 @@ def test_video_checkpoint_round_trip(tmp_path: Path) -> None:
     again = load_video_model(save_video_model(model, tmp_path / "c.pt", 0))
     x = torch.rand(1, 1, 4, 16, 16)
     assert torch.allclose(model(x), again(x), atol=1e-2)
+
+
+def test_cli_video_explain(tmp_path: Path) -> None:
+    from importlib import resources
+
+    import typer
+    from typer.testing import CliRunner
+
+    from netloupe.cli import video
+
+    data = resources.files("netloupe.models").joinpath("data")
+    if not (data.joinpath("video_cnn_lstm.pt").is_file() and data.joinpath("video_conv3d.pt").is_file()):
+        pytest.skip("the shipped video models are absent")
+    app = typer.Typer()
+    video.register(app)
+    out, arrays = tmp_path / "s.png", tmp_path / "m.npz"
+    res = CliRunner().invoke(
+        app, ["video", "explain", "--label", "left-to-right", "--out", str(out), "--arrays", str(arrays)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "cnn_lstm: predicts left-to-right" in res.output and "conv3d: predicts left-to-right" in res.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    saved = np.load(arrays)
+    assert saved["conv3d"].shape == (16, 32, 32) and saved["moving"].sum() == MOVE_FRAMES
+    bad = CliRunner().invoke(app, ["video", "explain", "--label", "spin"])
+    assert bad.exit_code == 2 and "label:" in bad.output

@@ -24,7 +24,15 @@ import torch.nn.functional as F
 from .data import VideoSet
 from .models import CNNLSTM, Conv3DNet
 
-__all__ = ["conv3d_gradcam", "frame_gradcam", "pointing_game", "temporal_share"]
+__all__ = [
+    "conv3d_gradcam",
+    "explain_clips",
+    "frame_gradcam",
+    "load_shipped_video_models",
+    "pointing_game",
+    "score_maps",
+    "temporal_share",
+]
 
 
 def frame_gradcam(model: CNNLSTM, videos: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
@@ -119,3 +127,22 @@ def score_maps(maps: np.ndarray, data: VideoSet, tolerance: int = 2) -> dict[str
         "temporal_share_chance": float(data.moving.mean()),
         "peak_frame_is_moving": float(peak_moving.mean()),
     }
+
+
+def explain_clips(models: dict[str, torch.nn.Module], data: VideoSet, batch: int = 60) -> dict[str, np.ndarray]:
+    """Grad-CAM over space and time of every model for every clip of ``data``, for the true class: name ->
+    (N, T, H, W)."""
+    x, y = torch.from_numpy(data.videos)[:, :, None], torch.from_numpy(data.labels)
+    out: dict[str, np.ndarray] = {}
+    for name, model in models.items():
+        fn = frame_gradcam if isinstance(model, CNNLSTM) else conv3d_gradcam
+        parts = [fn(model, x[i], y[i]).numpy() for i in torch.arange(len(y)).split(batch)]  # type: ignore[arg-type]
+        out[name] = np.concatenate(parts)
+    return out
+
+
+def load_shipped_video_models() -> dict[str, torch.nn.Module]:
+    """The two shipped video models by short name (``cnn_lstm``, ``conv3d``), from the zoo."""
+    from ..models.zoo import load_model
+
+    return {"cnn_lstm": load_model("video-cnn-lstm").model, "conv3d": load_model("video-conv3d").model}
