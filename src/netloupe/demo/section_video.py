@@ -32,10 +32,10 @@ def build(ctx: DemoContext) -> ReportSection | None:
         return None
     try:
         models = load_shipped_video_models()
+        data = make_video_set(12 if ctx.fast else 36, seed=2024, frames=16, digits_slice=slice(1300, None))
     except NetloupeError as exc:
         ctx.log(f"video section skipped: {exc}")
         return None
-    data = make_video_set(12 if ctx.fast else 36, seed=2024, frames=16, digits_slice=slice(1300, None))
     maps = explain_clips(models, data)
     examples = [
         int(np.flatnonzero(data.labels == k)[0]) for k in (CLASSES.index("left-to-right"), CLASSES.index("circle"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, NetloupeError
 
 __all__ = ["CLASSES", "MOVE_FRAMES", "VideoSet", "make_video_set", "trajectory"]
 
@@ -86,7 +86,12 @@ def make_video_set(
         noise: standard deviation of the Gaussian pixel noise.
         digits_slice: which of the 1,797 digit images to draw from (keep train and test digits apart).
     """
-    from sklearn.datasets import load_digits
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as exc:
+        raise NetloupeError(
+            "video: the moving-digit clips need scikit-learn; pip install 'netloupe[sequence]'"
+        ) from exc
 
     if frames < MOVE_FRAMES + 1 or size < 2 * DIGIT:
         raise InputError(f"frames/size: need frames >= {MOVE_FRAMES + 1} and size >= 16, got {frames}, {size}")
