@@ -160,3 +160,17 @@ def test_cli_video_explain(tmp_path: Path) -> None:
     assert saved["conv3d"].shape == (16, 32, 32) and saved["moving"].sum() == MOVE_FRAMES
     bad = CliRunner().invoke(app, ["video", "explain", "--label", "spin"])
     assert bad.exit_code == 2 and "label:" in bad.output
+
+
+def test_frame_attribution_is_gradient_times_input_per_frame() -> None:
+    from netloupe.video.explain import frame_attribution, temporal_scores
+
+    torch.manual_seed(0)
+    model = Conv3DNet(6).eval()
+    x = torch.rand(1, 4, 1, 8, 8)
+    got = frame_attribution(model, x, torch.tensor([3]))
+    e = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(model(e.permute(0, 2, 1, 3, 4))[0, 3], e)
+    assert torch.allclose(got[0], (g * x)[0].abs().sum((1, 2, 3)), atol=1e-7)
+    s = temporal_scores(np.array([[0.0, 2.0, 2.0, 4.0]]), np.array([[False, False, True, True]]))
+    assert s == {"temporal_share_moving": 0.75, "peak_frame_is_moving": 1.0, "temporal_share_chance": 0.5}

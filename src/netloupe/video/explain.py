@@ -27,6 +27,7 @@ from .models import CNNLSTM, Conv3DNet
 __all__ = [
     "conv3d_gradcam",
     "explain_clips",
+    "frame_attribution",
     "frame_gradcam",
     "load_shipped_video_models",
     "pointing_game",
@@ -76,6 +77,24 @@ def conv3d_gradcam(model: Conv3DNet, videos: torch.Tensor, targets: torch.Tensor
     return result.maps["gradcam"][:, 0]
 
 
+def frame_attribution(model: torch.nn.Module, videos: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Temporal attribution: |gradient x input| of the class score summed over each frame's pixels, (N, T).
+
+    Gradient x input (Shrikumar et al. 2016, "Not Just a Black Box"): x * dy/dx per pixel, whichever network
+    (the CNN + LSTM reads (N, T, 1, H, W); the Conv3d (N, 1, T, H, W), permuted here).
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        x = videos.detach().requires_grad_(True)
+        with torch.enable_grad():
+            logits = model(x) if isinstance(model, CNNLSTM) else model(x.permute(0, 2, 1, 3, 4))
+            (grad,) = torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), x)
+        return (grad * x).detach().abs().flatten(2).sum(-1)
+    finally:
+        model.train(was_training)
+
+
 def pointing_game(maps: np.ndarray, boxes: np.ndarray, tolerance: int = 2) -> np.ndarray:
     """(N, T) bool: whether each frame's map maximum lies in the box (row0, col0, row1, col1) grown by
     ``tolerance`` pixels. Frames whose map is constant (e.g. all zero) miss.
@@ -107,6 +126,21 @@ def temporal_share(maps: np.ndarray, moving: np.ndarray) -> np.ndarray:
     per_frame = np.abs(maps).reshape(*maps.shape[:2], -1).sum(-1)
     total = np.maximum(per_frame.sum(1), 1e-12)
     return (per_frame * moving).sum(1) / total
+
+
+def temporal_scores(per_frame: np.ndarray, moving: np.ndarray) -> dict[str, float]:
+    """Share of a (N, T) temporal attribution on the moving frames, and how often its peak frame moves.
+
+    >>> temporal_scores(np.array([[1.0, 3.0, 0.0, 0.0]]), np.array([[False, True, True, False]]))
+    {'temporal_share_moving': 0.75, 'peak_frame_is_moving': 1.0, 'temporal_share_chance': 0.5}
+    """
+    total = np.maximum(per_frame.sum(1), 1e-12)
+    peak = moving[np.arange(len(per_frame)), per_frame.argmax(1)]
+    return {
+        "temporal_share_moving": float(((per_frame * moving).sum(1) / total).mean()),
+        "peak_frame_is_moving": float(peak.mean()),
+        "temporal_share_chance": float(moving.mean()),
+    }
 
 
 def score_maps(maps: np.ndarray, data: VideoSet, tolerance: int = 2) -> dict[str, float]:

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..io.atomic import atomic_write, atomic_write_json, atomic_write_text
 from .data import CLASSES, VideoSet, make_video_set
-from .explain import conv3d_gradcam, frame_gradcam, score_maps
+from .explain import conv3d_gradcam, frame_attribution, frame_gradcam, score_maps, temporal_scores
 from .models import CNNLSTM, Conv3DNet
 
 __all__ = [
@@ -83,7 +83,7 @@ def evaluate_models(
     scores: dict[str, Any] = {}
     all_maps: dict[str, np.ndarray] = {}
     for name, model in models.items():
-        preds, frames, maps = [], [], []
+        preds, frames, maps, temporal = [], [], [], []
         for idx in torch.arange(len(y)).split(batch):
             p, f = _predict(model, x[idx])
             preds.append(p)
@@ -91,6 +91,7 @@ def evaluate_models(
                 frames.append(f)
             explain = frame_gradcam if isinstance(model, CNNLSTM) else conv3d_gradcam
             maps.append(explain(model, x[idx], y[idx]).numpy())  # type: ignore[arg-type]
+            temporal.append(frame_attribution(model, x[idx], y[idx]).numpy())
         pred = torch.cat(preds)
         entry: dict[str, Any] = {
             "accuracy": float((pred == y).float().mean()),
@@ -102,6 +103,7 @@ def evaluate_models(
             entry["per_frame_majority_baseline"] = float(max(moving.float().mean(), 1 - moving.float().mean()))
         all_maps[name] = np.concatenate(maps)
         entry["gradcam"] = score_maps(all_maps[name], test)
+        entry["gradient_x_input_per_frame"] = temporal_scores(np.concatenate(temporal), test.moving)
         scores[name] = entry
     return scores, all_maps
 
@@ -233,6 +235,19 @@ def _markdown(r: dict[str, Any]) -> str:
             f"| {name} | {g['pointing_moving_frames']:.3f} | {g['pointing_all_frames']:.3f} | "
             f"{g['pointing_on_distractor']:.3f} | {g['pointing_chance']:.3f} | {g['temporal_share_moving']:.3f} | "
             f"{g['temporal_share_chance']:.3f} | {g['peak_frame_is_moving']:.3f} |"
+        )
+    lines += [
+        "",
+        "Temporal attribution by |gradient x input| summed per frame (true class):",
+        "",
+        "| model | share on moving frames | chance | peak frame moving |",
+        "|---|---|---|---|",
+    ]
+    for name, s in r["models"].items():
+        g = s["gradient_x_input_per_frame"]
+        lines.append(
+            f"| {name} | {g['temporal_share_moving']:.3f} | {g['temporal_share_chance']:.3f} | "
+            f"{g['peak_frame_is_moving']:.3f} |"
         )
     lines += ["", "Per-class test accuracy:", ""]
     for name, s in r["models"].items():
