@@ -11,6 +11,7 @@ import torch
 from netloupe.web.schemas import TextOut
 from netloupe.web.text import TextModels
 
+
 @pytest.fixture(autouse=True)
 def _one_thread() -> Iterator[None]:
     before = torch.get_num_threads()
