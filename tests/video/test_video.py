@@ -42,11 +42,14 @@ def test_trajectories_follow_their_class() -> None:
 def test_clips_carry_their_ground_truth() -> None:
     data = make_video_set(24, seed=1, frames=12, noise=0.0)
     assert np.bincount(data.labels).tolist() == [4] * 6
-    assert (data.moving.sum(1) == MOVE_FRAMES).all()
+    assert (data.moving.sum(1) == MOVE_FRAMES + 1).all()
     moved = np.any(data.boxes[:, 1:] != data.boxes[:, :-1], -1)
+    inside_motion = data.moving[:, 1:] & data.moving[:, :-1]
     circle = data.labels == CLASSES.index("circle")
-    # the box changes exactly in the moving frames (a circle's last step may round to the same corner)
-    assert np.array_equal(moved[~circle], data.moving[~circle, 1:]) and not data.moving[:, 0].any()
+    # the box changes exactly between consecutive frames with the mover (a circle's step may round to the same corner)
+    assert np.array_equal(moved[~circle], inside_motion[~circle])
+    runs = np.diff(data.moving.astype(int), axis=1)
+    assert ((runs == 1).sum(1) <= 1).all() and ((runs == -1).sum(1) <= 1).all()  # one contiguous run
     for i in range(len(data.labels)):
         for t in range(12):
             r0, c0, r1, c1 = data.boxes[i, t]
@@ -56,10 +59,19 @@ def test_clips_carry_their_ground_truth() -> None:
             inside[r0:r1, c0:c1] = True
             inside[d0:d1, e0:e1] = True
             assert not (ink & ~inside).any()  # every lit pixel belongs to the mover or the distractor
-            assert data.videos[i, t, r0:r1, c0:c1].max() > 0.5
+            if data.moving[i, t]:
+                assert data.videos[i, t, r0:r1, c0:c1].max() > 0.5
+            else:  # the mover is out of view: only the distractor is drawn
+                assert not (ink[:, :] & ~_box_mask(data.distractor_boxes[i])).any()
         assert np.array_equal(data.videos[i, 0, d0:d1, e0:e1] > 0, data.videos[i, -1, d0:d1, e0:e1] > 0) or (
             np.abs(data.boxes[i, :, :2] - data.distractor_boxes[i, :2]).max(-1).min() < 8
         )  # the distractor never moves (unless the mover passes over it)
+
+
+def _box_mask(box: np.ndarray) -> np.ndarray:
+    mask = np.zeros((32, 32), bool)
+    mask[box[0] : box[2], box[1] : box[3]] = True
+    return mask
 
 
 def test_pointing_game_and_temporal_share_values() -> None:
@@ -82,8 +94,8 @@ def test_score_maps_perfect_and_distractor_maps() -> None:
             r0, c0 = data.boxes[i, t, :2]
             exact[i, t, r0 + 3, c0 + 3] = 1.0 if data.moving[i, t] else 0.1
     s = score_maps(exact, data)
-    assert s["pointing_moving_frames"] == 1.0 and s["pointing_all_frames"] == 1.0
-    assert s["temporal_share_moving"] == pytest.approx(0.8 / (0.8 + 0.2 * 0.1))
+    assert s["pointing_moving_frames"] == 1.0
+    assert s["temporal_share_moving"] == pytest.approx(0.9 / (0.9 + 0.1 * 0.1))
     assert s["pointing_chance"] == pytest.approx(12 * 12 / 32**2)
     wrong = np.zeros(data.videos.shape)
     for i in range(12):
@@ -157,7 +169,7 @@ def test_cli_video_explain(tmp_path: Path) -> None:
     assert "cnn_lstm: predicts left-to-right" in res.output and "conv3d: predicts left-to-right" in res.output
     assert out.read_bytes()[:4] == b"\x89PNG"
     saved = np.load(arrays)
-    assert saved["conv3d"].shape == (16, 32, 32) and saved["moving"].sum() == MOVE_FRAMES
+    assert saved["conv3d"].shape == (16, 32, 32) and saved["moving"].sum() == MOVE_FRAMES + 1
     bad = CliRunner().invoke(app, ["video", "explain", "--label", "spin"])
     assert bad.exit_code == 2 and "label:" in bad.output
 

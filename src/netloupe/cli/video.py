@@ -92,7 +92,7 @@ def explain(
         )
     moving = "".join("M" if m else "." for m in one.moving[0])
     predicted = "".join("M" if m else "." for m in frame_logits.argmax(-1)[0].bool().tolist())
-    console.print(f"  per-frame moving (M) / still (.): truth {moving}, cnn_lstm {predicted}")
+    console.print(f"  per-frame moving digit in view (M) or not (.): truth {moving}, cnn_lstm {predicted}")
     fig = plot_strip(one.videos, maps, [0], one, [label])
     atomic_write(out, lambda p: fig.savefig(p, dpi=90, format="png"))
     import matplotlib.pyplot as plt

@@ -58,10 +58,11 @@ def build(ctx: DemoContext) -> ReportSection | None:
         )
     body = (
         "<p class='note'>A video is a sequence of frames. A CNN + LSTM reads frame by frame (many-to-one for the "
-        "clip's action, synced many-to-many for a per-frame moving/still label); a Conv3d network convolves over "
+        "clip's action, synced many-to-many for a per-frame label: is the moving digit in view); a Conv3d "
+        "network convolves over "
         "time and space at once. The clips are synthetic, so the answer is known: a digit whose motion is the "
         "class, a static distractor digit, noise. Grad-CAM per frame (CNN + LSTM) and as one 3-D map (Conv3d) "
-        "should light up the moving digit in the frames where it moves (green boxes).</p>"
+        "should light up the moving digit in the frames where it is (green boxes).</p>"
         f"<figure><img src='{uri}'><figcaption>Frames and Grad-CAM for two fresh clips.</figcaption></figure>"
         f"<p>On {len(data.labels)} fresh clips (results/video/scores.md has the full test set):</p>"
         + table_html(["model", "pointing (moving frames)", "on distractor", "chance", "temporal share", "chance"], rows)

@@ -1,7 +1,7 @@
 """Action recognition from video on a synthetic set with a known answer (moving digits), explained.
 
-Many-to-one (clip class) and synced many-to-many (per-frame moving/still) with a CNN + LSTM, and a Conv3d
-network; Grad-CAM over space and time scored against the moving digit's position and the deciding frames.
+Many-to-one (clip class) and synced many-to-many (per frame: moving digit in view or not) with a CNN + LSTM,
+and a Conv3d network; Grad-CAM over space and time scored against the moving digit's position and the deciding frames.
 """
 
 from .data import CLASSES, VideoSet, make_video_set

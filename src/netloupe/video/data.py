@@ -2,10 +2,12 @@
 
 Each clip (T frames of S x S pixels) holds one *moving* digit from scikit-learn's bundled digits (UCI Optical
 Recognition of Handwritten Digits, CC BY 4.0) whose motion pattern is the class, and distractors: a
-second, *static* digit and Gaussian pixel noise. The mover stands still for a random number of frames,
-moves for ``MOVE_FRAMES`` frames, then stands still again, so each frame has a synced label (moving /
-still) and the frames that decide the class are known. The mover's box in every frame is recorded for the
-pointing game.
+second, *static* digit and Gaussian pixel noise. The mover enters at a random frame, is seen at
+``MOVE_FRAMES + 1`` positions (one per frame) and leaves; the frames without it carry no information about the
+class (a digit standing still before or after its motion would give the class away by its position alone:
+left-to-right ends at the right edge). So each frame has a synced label (moving digit in view or not) and the
+frames that decide the class are known. The mover's box in every frame is recorded for the pointing game
+(outside its frames: its first or last position, not drawn).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class VideoSet:
     Attributes:
         videos: (N, T, S, S) float32 in about [0, 1].
         labels: (N,) class index into ``CLASSES``.
-        moving: (N, T) bool, True in the frames where the digit moves (the synced per-frame label).
+        moving: (N, T) bool, True in the frames where the moving digit is in view (the synced per-frame label).
         boxes: (N, T, 4) int ``(row0, col0, row1, col1)`` of the moving digit, end exclusive.
         distractor_boxes: (N, 4) box of the static distractor digit.
     """
@@ -115,10 +117,11 @@ def make_video_set(
         dboxes[i] = (dr, dc, dr + DIGIT, dc + DIGIT)
         for t in range(frames):
             k = min(max(t - onset, 0), MOVE_FRAMES)
-            moving[i, t] = onset < t <= onset + MOVE_FRAMES  # position changed since the previous frame
+            moving[i, t] = onset <= t <= onset + MOVE_FRAMES
             r, c = path[k]
             boxes[i, t] = (r, c, r + DIGIT, c + DIGIT)
             _paste(videos[i, t], still, dr, dc)
-            _paste(videos[i, t], mover, r, c)
+            if moving[i, t]:
+                _paste(videos[i, t], mover, r, c)
     videos += rng.normal(0, noise, videos.shape).astype(np.float32)
     return VideoSet(videos, labels, moving, boxes, dboxes)

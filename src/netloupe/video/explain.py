@@ -144,7 +144,7 @@ def temporal_scores(per_frame: np.ndarray, moving: np.ndarray) -> dict[str, floa
 
 
 def score_maps(maps: np.ndarray, data: VideoSet, tolerance: int = 2) -> dict[str, float]:
-    """Pointing game (moving frames, all frames, on the distractor), temporal share and their chance levels."""
+    """Pointing game (frames with the moving digit; on the distractor), temporal share and chance levels."""
     hits = pointing_game(maps, data.boxes, tolerance)
     distractor = pointing_game(maps, np.repeat(data.distractor_boxes[:, None], maps.shape[1], 1), 0)
     side = (data.boxes[..., 2] - data.boxes[..., 0]) + 2 * tolerance
@@ -154,7 +154,6 @@ def score_maps(maps: np.ndarray, data: VideoSet, tolerance: int = 2) -> dict[str
     peak_moving = data.moving[np.arange(len(maps)), per_frame.argmax(1)]
     return {
         "pointing_moving_frames": float(hits[data.moving].mean()),
-        "pointing_all_frames": float(hits.mean()),
         "pointing_on_distractor": float(distractor.mean()),
         "pointing_chance": float(np.mean(np.minimum(side, maps.shape[-1]) ** 2 / frame)),
         "temporal_share_moving": float(share.mean()),

@@ -2,7 +2,7 @@
 
 * :class:`CNNLSTM` (Donahue et al., "Long-term Recurrent Convolutional Networks for Visual Recognition and
   Description", CVPR 2015): a small CNN reads every frame, an LSTM reads the per-frame features; the last
-  state gives the clip's class (many-to-one) and every state gives the frame's label (moving / still).
+  state gives the clip's class (many-to-one) and every state gives the frame's label (moving digit in view or not).
 * :class:`Conv3DNet` (Tran et al., "Learning Spatiotemporal Features with 3D Convolutional Networks", ICCV
   2015): 3x3x3 convolutions over (time, height, width), global average pooling, a linear head, so that
   Grad-CAM on its last convolution is a map over space *and* time (input (N, C, T, H, W)).

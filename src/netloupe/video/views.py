@@ -37,7 +37,7 @@ def plot_strip(
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if data.moving[i, f] and name == "frames":
-                    ax.set_title("moving", fontsize=6, color="green")
+                    ax.set_title("mover", fontsize=6, color="green")
             axes[r, 0].set_ylabel(name if name != "frames" else title, fontsize=7)
             r += 1
     fig.suptitle("Grad-CAM over frames (CNN+LSTM: per frame; Conv3d: 3-D map); green: the moving digit", fontsize=9)
