@@ -161,13 +161,18 @@ def test_cli_video_explain(tmp_path: Path) -> None:
         pytest.skip("the shipped video models are absent")
     app = typer.Typer()
     video.register(app)
-    out, arrays = tmp_path / "s.png", tmp_path / "m.npz"
+    out, arrays, gif = tmp_path / "s.png", tmp_path / "m.npz", tmp_path / "a.gif"
     res = CliRunner().invoke(
-        app, ["video", "explain", "--label", "left-to-right", "--out", str(out), "--arrays", str(arrays)]
+        app,
+        ["video", "explain", "--label", "left-to-right", "--out", str(out), "--arrays", str(arrays), "--gif", str(gif)],
     )
     assert res.exit_code == 0, res.output
     assert "cnn_lstm: predicts left-to-right" in res.output and "conv3d: predicts left-to-right" in res.output
     assert out.read_bytes()[:4] == b"\x89PNG"
+    from PIL import Image
+
+    with Image.open(gif) as im:
+        assert im.n_frames == 16 and im.size == (3 * 32 * 4, 32 * 4)
     saved = np.load(arrays)
     assert saved["conv3d"].shape == (16, 32, 32) and saved["moving"].sum() == MOVE_FRAMES + 1
     bad = CliRunner().invoke(app, ["video", "explain", "--label", "spin"])

@@ -54,6 +54,7 @@ def explain(
     seed: int = typer.Option(1000, help="seed of the generated test set (1000 = the scored one)"),
     out: Path = typer.Option(Path("video_explain.png"), help="strip PNG: frames and both models' maps"),
     arrays: Path | None = typer.Option(None, help="also write the clip and the maps as .npz"),
+    gif: Path | None = typer.Option(None, help="also write an animated GIF: frame | CNN+LSTM map | Conv3d map"),
 ) -> None:
     """Explain one generated clip with both shipped models: classes, per-frame labels, Grad-CAM strip."""
     import numpy as np
@@ -99,6 +100,12 @@ def explain(
 
     plt.close(fig)
     console.print(f"wrote {out}")
+    if gif is not None:
+        from ..io.atomic import atomic_write_bytes
+        from ..video.views import gif_bytes
+
+        atomic_write_bytes(gif, gif_bytes(one.videos[0], {k: v[0] for k, v in maps.items()}))
+        console.print(f"wrote {gif}")
     if arrays is not None:
 
         def write(p: Path) -> None:

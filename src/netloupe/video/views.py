@@ -9,7 +9,7 @@ import numpy as np
 
 from .data import VideoSet
 
-__all__ = ["plot_strip"]
+__all__ = ["gif_bytes", "plot_strip"]
 
 
 def plot_strip(
@@ -43,3 +43,27 @@ def plot_strip(
     fig.suptitle("Grad-CAM over frames (CNN+LSTM: per frame; Conv3d: 3-D map); green: the moving digit", fontsize=9)
     fig.subplots_adjust(wspace=0.05, hspace=0.25)
     return fig
+
+
+def gif_bytes(video: np.ndarray, maps: dict[str, np.ndarray], scale: int = 4, ms_per_frame: int = 250) -> bytes:
+    """An animated GIF: per frame, the grey frame and each model's map (inferno, one scale per model) side by
+    side, ``scale`` times larger. ``video`` (T, H, W), each map (T, H, W)."""
+    import io
+
+    from matplotlib import colormaps
+    from PIL import Image
+
+    lo, hi = float(video.min()), float(video.max())
+    panels = [np.repeat(((video - lo) / ((hi - lo) or 1.0))[..., None], 3, -1)]
+    for m in maps.values():
+        panels.append(colormaps["inferno"](m / (float(m.max()) or 1.0))[..., :3])
+    strip = np.concatenate(panels, axis=2)  # (T, H, W * panels, 3)
+    frames = [
+        Image.fromarray((f * 255).astype(np.uint8)).resize(
+            (f.shape[1] * scale, f.shape[0] * scale), Image.Resampling.NEAREST
+        )
+        for f in strip
+    ]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms_per_frame, loop=0)
+    return buf.getvalue()
