@@ -24,6 +24,7 @@ _COMMAND_MODULES = [
     "medical",
     "audit",
     "seq",
+    "video",
     "caption",
     "har",
     "serve",

@@ -101,6 +101,49 @@ def explain(
         fail(f"model: {model!r} reads {bundle.kind}; use the library (netloupe.sequence) to explain it")
 
 
+@seq_app.command("translate")
+def translate_cmd(
+    text: str = typer.Argument(..., help='a date in words, e.g. "Tuesday 12 March 1999" (en, fr or de)'),
+    model: str = typer.Option("date-translator", "--model", "-m", help="shipped model name or checkpoint path"),
+    method: str = typer.Option("integrated_gradients", help="integrated_gradients | gradient_x_input"),
+    out: Path = typer.Option(Path("translation.png"), help="PNG: attention and attribution per output character"),
+) -> None:
+    """Translate a date to ISO 8601 and draw, per output character, its attention row and attribution."""
+    from ..sequence.translate_explain import explain_translation
+    from ..sequence.translate_train import load_translator
+
+    if out.suffix.lower() != ".png":
+        fail(f"out: expected a .png file, got {str(out)!r}")
+    e = explain_translation(load_translator(model), text, method)
+    console.print(f"[bold]{e.output}[/]  <-  {e.source!r}")
+    for ch, att, attr in zip(e.output, e.attention, e.attribution, strict=True):
+        top_a, top_g = int(att.argmax()), int(abs(attr).argmax())
+        console.print(
+            f"  {ch}: attention peaks at {e.source[top_a]!r} (pos {top_a}, {att[top_a]:.2f}); "
+            f"{method} peaks at {e.source[top_g]!r} (pos {top_g})"
+        )
+    _save_figure(e.plot(), out)
+
+
+@seq_app.command("train-translate")
+def train_translate(
+    out: Path = typer.Option(Path("results/translate"), help="folder for scores.{json,md} and example.png"),
+    ship: Path | None = typer.Option(None, help="write the checkpoint here (e.g. src/netloupe/models/data)"),
+    seed: int = typer.Option(0),
+    epochs: int = typer.Option(3),
+    threads: int = typer.Option(1, help="torch CPU threads"),
+    reuse: bool = typer.Option(False, help="evaluate the checkpoint an earlier run of this command wrote"),
+) -> None:
+    """Train the date translator (fixed seed), score it on unseen dates and formats, measure alignment."""
+    import torch
+
+    from ..sequence.translate_report import run_translate_experiment
+
+    torch.set_num_threads(threads)
+    run_translate_experiment(out, ship, seed=seed, epochs=epochs, log=console.print, reuse=reuse)
+    console.print(f"wrote {out}")
+
+
 def _explain_text(bundle: object, text: str, method: str, out: Path | None, gates: Path | None) -> None:
     from ..sequence.explain import explain_text
     from ..sequence.views import tokens_html, tokens_rich

@@ -23,6 +23,8 @@ SECTION_MODULES: list[str] = [
     "netloupe.demo.section_internals",
     "netloupe.demo.section_medical",
     "netloupe.demo.section_sequence",
+    "netloupe.demo.section_translate",
+    "netloupe.demo.section_video",
     "netloupe.demo.section_caption",
     "netloupe.demo.section_benchmarks",
 ]

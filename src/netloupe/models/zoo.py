@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = "efficientnet-lite0"
-InputKind = Literal["image", "volume", "signal", "text"]
+InputKind = Literal["image", "volume", "signal", "text", "video"]
 
 
 @dataclass
@@ -107,7 +107,7 @@ def _efficientnet_lite0() -> LoadedModel:
 
 
 # Modules that register more zoo entries when imported (the medical and sequence models add theirs).
-_ENTRY_MODULES: list[str] = ["netloupe.models.medical", "netloupe.models.internals_zoo"]
+_ENTRY_MODULES: list[str] = ["netloupe.models.medical", "netloupe.models.internals_zoo", "netloupe.models.sequence_zoo"]
 _loaded_entry_modules = False
 
 

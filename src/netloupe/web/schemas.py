@@ -97,7 +97,14 @@ class TokenOut(BaseModel):
     unknown: bool
 
 
+class TextRowOut(BaseModel):
+    output: str = Field(description="one output character (translation models)")
+    attention: list[float] = Field(description="attention weight per source token")
+    attribution: list[float] = Field(description="gradient attribution per source token")
+
+
 class TextOut(BaseModel):
+    rows: list[TextRowOut] | None = None
     model: str
     label: str | None
     probability: float | None

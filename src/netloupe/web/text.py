@@ -1,5 +1,9 @@
 """The sequence page's back end: explain a sentence with a shipped text model, when one is installed.
 
+The shipped date translator (``date-translator``) is served too: its label is the ISO date, its tokens the
+source characters (scored by the total |integrated gradients| over the outputs), and ``rows`` carries, per
+output character, the attention row and the attribution row over the source characters.
+
 It codes against :mod:`netloupe.sequence` (``load_bundle(name)`` and ``explain_text(bundle, text)``, with
 the shipped names in ``netloupe.sequence.checkpoint.SHIPPED_MODELS``); without it the page says that no
 sequence model is installed.
@@ -55,7 +59,9 @@ class TextModels:
             out = fns[name](text)
         tokens, scores = list(out["tokens"]), [float(s) for s in out["scores"]]
         peak = max((abs(s) for s in scores), default=0.0) or 1.0
+        rows = out.get("rows")
         return {
+            "rows": rows,
             "model": name,
             "label": out.get("label"),
             "probability": out.get("probability"),
@@ -84,7 +90,37 @@ def _discover() -> dict[str, TextFn]:
             continue
         if getattr(bundle, "vocab", None) is not None:  # text models only (not signals or digit rows)
             fns[name] = _bundle_fn(bundle, explain_text)
+    translator = _translator_fn()
+    if translator is not None:
+        fns["date-translator"] = translator
     return fns
+
+
+def _translator_fn() -> TextFn | None:
+    try:
+        from ..sequence.translate_explain import explain_translation
+        from ..sequence.translate_train import load_translator
+
+        bundle = load_translator()
+    except Exception:  # not installed or unreadable: simply not offered
+        return None
+
+    def fn(text: str) -> dict[str, Any]:
+        e = explain_translation(bundle, text, "integrated_gradients")
+        source = list(e.source)
+        return {
+            "tokens": source,
+            "scores": [float(v) for v in abs(e.attribution).sum(0).tolist()],
+            "label": e.output,
+            "probability": None,
+            "method": "integrated_gradients (per output: attention | attribution)",
+            "rows": [
+                {"output": ch, "attention": [float(v) for v in att], "attribution": [float(v) for v in attr]}
+                for ch, att, attr in zip(e.output, e.attention.tolist(), e.attribution.tolist(), strict=True)
+            ],
+        }
+
+    return fn
 
 
 def _bundle_fn(bundle: Any, explain_text: Callable[..., Any]) -> TextFn:
