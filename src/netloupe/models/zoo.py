@@ -79,10 +79,10 @@ def register_model(entry: ZooEntry) -> ZooEntry:
     return entry
 
 
-def available_models() -> list[str]:
-    """Names of the models the zoo can load offline."""
+def available_models(tag: str | None = None) -> list[str]:
+    """Names of the models the zoo can load offline (only those tagged ``tag`` when given, e.g. ``"image"``)."""
     _load_builtin_entries()
-    return sorted(_ZOO)
+    return sorted(name for name, entry in _ZOO.items() if tag is None or tag in entry.tags)
 
 
 @lru_cache(maxsize=1)

@@ -50,7 +50,8 @@ class ModelPool:
         self._builders: dict[str, Callable[[], LoadedModel]] = {}
         self._descriptions: dict[str, str] = {}
         zoo = available_models()
-        names = list(settings.models) if settings.models is not None else zoo
+        # By default the image page serves the image models; text and video models have their own pages.
+        names = list(settings.models) if settings.models is not None else available_models("image")
         for name in names:
             if name in settings.extra_models:
                 continue
