@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from .._state import eval_mode
 from .._typing import LayersSpec, ReshapeFn
 from ..errors import InputError
-from ..layers import resolve_layers
+from ..layers import LayerInfo, ReshapeSpec, plan_layers
 from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_targets
 from ._capture import Capture, LayerCapture, run_capture
 from .base import CAMContext, CAMMethod
@@ -44,6 +44,7 @@ class Explanation:
         probabilities: ``(N, n_classes)`` softmax (or sigmoid pair for single-logit models).
         layers: the target layers' names.
         class_names: names of the output classes when known.
+        layer_info: each layer's layout (channels-first, channels-last, tokens), grid and why it was chosen.
     """
 
     maps: dict[str, Tensor]
@@ -53,6 +54,7 @@ class Explanation:
     probabilities: Tensor
     layers: list[str]
     class_names: list[str] | None = None
+    layer_info: list[LayerInfo] = field(default_factory=list)
 
     def labels(self) -> list[list[str]]:
         """Human-readable name of every explained target, ``[sample][k]``."""
@@ -106,7 +108,9 @@ class Explainer:
         model: any ``nn.Module`` mapping a batch to ``(N, n_out)`` scores.
         layer: target layer name / module, a list of them (maps fused), or None (automatic).
         class_names: names of the output classes (enables class-name targets and labels).
-        reshape: transform of the layer's output to ``(N, C, *spatial)`` (e.g. ``token_grid_reshape``).
+        reshape: how to read the layer's output as ``(N, C, *spatial)``: ``"auto"``/None (from its shape and
+            the model: channels-first, channels-last or tokens), a layout name (``"tokens"``,
+            ``"channels-last"``, ``"channels-first"``) or a callable (see :func:`netloupe.layers.plan_layers`).
         batch_size: extra inputs per pass for perturbation methods (Score-CAM, Ablation-CAM); None picks
             one for the device (see :func:`perturbation_batch_size`).
         eval_mode: run in eval mode (BatchNorm statistics, no dropout); each module's flag is restored.
@@ -118,7 +122,7 @@ class Explainer:
         layer: LayersSpec = None,
         *,
         class_names: Sequence[str] | None = None,
-        reshape: ReshapeFn | None = None,
+        reshape: ReshapeSpec = None,
         batch_size: int | None = None,
         eval_mode: bool = True,
     ) -> None:
@@ -159,7 +163,8 @@ class Explainer:
         """
         x = self._check_inputs(inputs)
         instances = self._methods(methods, method_kwargs or {})
-        layers = resolve_layers(self.model, self.layer, x)
+        plan = plan_layers(self.model, self.layer, x, self.reshape)
+        layers = plan.layers
         need_grad = any(m.needs_gradients for m in instances.values())
         need_head = any(m.needs_head for m in instances.values())
 
@@ -167,10 +172,10 @@ class Explainer:
             return resolve_targets(targets, outputs, self.class_names)
 
         with eval_mode(self.model, self.eval_mode):
-            capture, target_set = run_capture(self.model, x, layers, resolve, need_grad, self.reshape, need_head)
+            capture, target_set = run_capture(self.model, x, layers, resolve, need_grad, plan.reshape, need_head)
             per_layer: dict[str, dict[str, Tensor]] = {}
             for layer_cap in capture.layers:
-                ctx = self._context(layer_cap, capture, target_set, x, layers)
+                ctx = self._context(layer_cap, capture, target_set, x, plan.reshape)
                 per_layer[layer_cap.name] = {name: m.raw_map(ctx).float() for name, m in instances.items()}
 
         maps = self._postprocess(per_layer, tuple(x.shape[2:]), normalize, relu, upsample or len(layers) > 1, fuse)
@@ -182,6 +187,7 @@ class Explainer:
             probabilities=probabilities(capture.outputs),
             layers=[name for name, _ in layers],
             class_names=self.class_names,
+            layer_info=plan.layer_info(capture.layers),
         )
 
     __call__ = explain
@@ -217,7 +223,7 @@ class Explainer:
         capture: Capture,
         target_set: TargetSet,
         x: Tensor,
-        layers: Sequence[tuple[str, nn.Module]],
+        reshape: ReshapeFn | None,
     ) -> CAMContext:
         model = self.model
 
@@ -244,7 +250,7 @@ class Explainer:
             else:
                 repeated = TargetSet(class_ids=None, functions=target_set.functions)
             cap, _ = run_capture(
-                model, new_inputs, [(layer_cap.name, layer_cap.module)], lambda _o: repeated, True, self.reshape
+                model, new_inputs, [(layer_cap.name, layer_cap.module)], lambda _o: repeated, True, reshape
             )
             return cap.layers[0]
 
@@ -304,7 +310,7 @@ def explain(
     layer: LayersSpec = None,
     *,
     class_names: Sequence[str] | None = None,
-    reshape: ReshapeFn | None = None,
+    reshape: ReshapeSpec = None,
     batch_size: int | None = None,
     **options: Any,
 ) -> Explanation:
