@@ -1,10 +1,11 @@
 """Synthetic ground truth for the layer choice on transformers (tiny ViT+registers, DeiT, Swin).
 
-For each shipped tiny model (``scripts/train_tiny_transformers.py``), Grad-CAM of the predicted class
-on held-out coloured-square images, at the automatically chosen layer and at layers a user could pick
-by hand: pointing game (strict: the map's maximum inside the object's box) and the map's energy inside
-the box (the box's area share is the chance level). Writes ``results/transformers/ground_truth.{md,json}``
-and ``ground_truth_examples.png``.
+For each shipped tiny model (``scripts/train_tiny_transformers.py``), Grad-CAM and HiResCAM of the
+predicted class on held-out coloured-square images, at the automatically chosen layer and at layers a
+user could pick by hand, and attention rollout / gradient-weighted attention: pointing game (strict:
+the map's maximum inside the object's box) and the map's energy inside the box (the box's area share
+is the chance level); and Grad-CAM's agreement with pytorch-grad-cam. Writes
+``results/transformers/ground_truth.{md,json}`` and ``ground_truth_examples.png``.
 
     python scripts/transformers_ground_truth.py [--n 500]
 """
@@ -23,13 +24,13 @@ import torch
 
 import netloupe
 from netloupe.io.atomic import atomic_write, atomic_write_json, atomic_write_text
-from netloupe.layers import describe_layer
+from netloupe.layers import LayerInfo, describe_layer
 from netloupe.models.tiny_transformers import TINY_ARCHS, load_tiny, locate_scores, shapes_batch
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "transformers"
 HELD_OUT_SEED = 2_000_000
 
-#: arch -> [(label, layer or None for automatic, reshape)]
+#: arch -> [(label, layer or None for automatic, reshape)]; every one explained with Grad-CAM and HiResCAM
 CANDIDATES: dict[str, list[tuple[str, str | None, str | None]]] = {
     "tiny_vit_reg": [
         ("automatic", None, None),
@@ -58,16 +59,25 @@ CANDIDATES: dict[str, list[tuple[str, str | None, str | None]]] = {
 }
 
 
-def evaluate(arch: str, n: int, method: str = "gradcam") -> list[dict[str, Any]]:
+CAM_METHODS = ("gradcam", "hirescam")
+#: transformer-native methods (global attention only: not Swin)
+ATTENTION = {"tiny_vit_reg": ("rollout", "gradattention"), "tiny_deit": ("rollout", "gradattention"), "tiny_swin": ()}
+
+
+def evaluate(arch: str, n: int) -> list[dict[str, Any]]:
     model = load_tiny(arch)
     x, labels, boxes = shapes_batch(n, HELD_OUT_SEED)
     with torch.no_grad():
         accuracy = float((model(x).argmax(1) == labels).float().mean())
     rows = []
-    for label, layer, reshape in CANDIDATES[arch]:
+    jobs = [(c, m) for c in CANDIDATES[arch] for m in CAM_METHODS]
+    jobs += [((f"{m} (all blocks)", None, None), m) for m in ATTENTION[arch]]
+    for (label, layer, reshape), method in jobs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             info = describe_layer(model, x[:1], layer, reshape)
+            if method in ("rollout", "gradattention"):
+                info = LayerInfo("all attention blocks", "tokens", (), info.grid, info.prefix_tokens)
             start = time.perf_counter()
             maps = torch.cat(
                 [
@@ -95,7 +105,47 @@ def evaluate(arch: str, n: int, method: str = "gradcam") -> list[dict[str, Any]]
             }
         )
         pg, energy_in = rows[-1]["pointing_game"], rows[-1]["energy_in_box"]
-        print(f"{arch:13s} {label:42s} {info!s:55s} PG {pg:.3f} E {energy_in:.3f}")
+        print(f"{arch:13s} {label:42s} {method:13s} {info!s:55s} PG {pg:.3f} E {energy_in:.3f}", flush=True)
+    return rows
+
+
+def agreement(n: int = 50) -> list[dict[str, Any]]:
+    """Grad-CAM vs pytorch-grad-cam (documented reshape_transform) at netloupe's automatic layer."""
+    import numpy as np
+    import pytorch_grad_cam as pgc
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    def vit(prefix: int) -> Any:
+        return lambda t: t[:, prefix:, :].reshape(t.size(0), 8, 8, t.size(2)).transpose(2, 3).transpose(1, 2)
+
+    recipes = {"tiny_vit_reg": vit(5), "tiny_deit": vit(2), "tiny_swin": lambda t: t.permute(0, 3, 1, 2)}
+    x, labels, _ = shapes_batch(n, 3_000_000)
+    rows = []
+    for arch, recipe in recipes.items():
+        model = load_tiny(arch)
+        ours = netloupe.explain(model, x, "gradcam", labels.tolist())
+        layer = ours.layers[0]
+        cam = pgc.GradCAM(model=model, target_layers=[model.get_submodule(layer)], reshape_transform=recipe)
+        theirs = cam(input_tensor=x, targets=[ClassifierOutputTarget(int(c)) for c in labels])
+        mine = ours.maps["gradcam"][:, 0].numpy()
+        corrs = [
+            float(np.corrcoef(mine[i].ravel(), theirs[i].ravel())[0, 1])
+            for i in range(n)
+            if np.ptp(mine[i]) > 0 and np.ptp(theirs[i]) > 0
+        ]
+        constant = sum(1 for i in range(n) if np.ptp(mine[i]) == 0 and np.ptp(theirs[i]) == 0)
+        rows.append(
+            {
+                "arch": arch,
+                "layer": layer,
+                "n": n,
+                "compared": len(corrs),
+                "both_constant": constant,
+                "min_r": round(min(corrs), 6),
+                "median_r": round(float(np.median(corrs)), 6),
+            }
+        )
+        print(f"agreement {arch} {layer}: min r {min(corrs):.6f} over {len(corrs)}", flush=True)
     return rows
 
 
@@ -132,22 +182,34 @@ def table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [
         "# Synthetic ground truth: the layer choice on transformers",
         "",
-        f"Grad-CAM of the predicted class, {meta['n']} held-out images per model (seed {HELD_OUT_SEED}); pointing game "
+        f"Maps of the predicted class, {meta['n']} held-out images per model (seed {HELD_OUT_SEED}); pointing game "
         "strict (the map's maximum inside the object's box); energy = share of the map inside the box "
         "(the box covers the 'area' share on average: chance level). Tiny models trained by "
         "`scripts/train_tiny_transformers.py` (cards in `src/netloupe/models/data/tiny_*.json`).",
         "",
         f"Machine: {meta['machine']}, torch {meta['torch']}, {meta['date']}. Command: `{meta['command']}`.",
         "",
-        "| model | choice | layer (layout, grid) | pointing game | energy in box | area |",
-        "|---|---|---|---|---|---|",
+        "| model | choice | method | layer (layout, grid) | pointing game | energy in box | area |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         grid = "x".join(str(g) for g in r["grid"])
         prefix = f", {r['prefix_tokens']} prefix" if r["prefix_tokens"] else ""
         lines.append(
-            f"| {r['arch']} | {r['choice']} | `{r['layer']}` ({r['layout']}, {grid}{prefix}) | "
+            f"| {r['arch']} | {r['choice']} | {r['method']} | `{r['layer']}` ({r['layout']}, {grid}{prefix}) | "
             f"{r['pointing_game']:.3f} | {r['energy_in_box']:.3f} | {r['box_area_share']:.3f} |"
+        )
+    lines += [
+        "",
+        "## Agreement with pytorch-grad-cam (Grad-CAM, same layer, its documented reshape_transform)",
+        "",
+        "| model | layer | compared | both maps constant | min r | median r |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a in meta["agreement"]:
+        lines.append(
+            f"| {a['arch']} | `{a['layer']}` | {a['compared']}/{a['n']} | {a['both_constant']} | "
+            f"{a['min_r']:.6f} | {a['median_r']:.6f} |"
         )
     lines += ["", "![examples](ground_truth_examples.png)", ""]
     return "\n".join(lines)
@@ -159,7 +221,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = [row for arch in TINY_ARCHS for row in evaluate(arch, args.n)]
-    meta = {
+    meta: dict[str, Any] = {
+        "agreement": agreement(),
         "n": args.n,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} thread",
         "torch": torch.__version__,
