@@ -114,4 +114,5 @@ def test_box_score_target_on_torchvision_detectors(detectors, name: str) -> None
         layer = "model.backbone.body.16"  # the last feature map of the MobileNet body
     res = netloupe.explain(wrapped, x, "gradcam", lambda out: out[:, 0], layer)
     assert res.maps["gradcam"].shape == (1, 1, 96, 96)
-    assert torch.isfinite(res.maps["gradcam"]).all() and float(res.scores[0, 0]) == pytest.approx(float(det["scores"][0]))
+    assert torch.isfinite(res.maps["gradcam"]).all()
+    assert float(res.scores[0, 0]) == pytest.approx(float(det["scores"][0]))
