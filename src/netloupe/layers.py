@@ -108,7 +108,7 @@ def choose_layer(model: nn.Module, inputs: Tensor) -> LayerInfo:
     infos: list[tuple[_Record, LayerInfo]] = []
     by_tensor: dict[int, LayerInfo] = {}
     for rec in records:
-        if isinstance(rec.module, nn.Identity) or attention_internal(rec.name, rec.module, cores):
+        if not rec.plain or isinstance(rec.module, nn.Identity) or attention_internal(rec.name, rec.module, cores):
             continue
         inherited = by_tensor.get(rec.tensor_id)
         want = inherited.layout if inherited is not None and inherited.shape == rec.shape else "auto"
@@ -165,6 +165,7 @@ class _Record:
     start: int
     end: int
     tensor_id: int
+    plain: bool = True  # the output was a tensor (not a tuple starting with one, e.g. an LSTM's)
 
 
 def _first_tensor(out: object) -> Tensor | None:
@@ -194,9 +195,9 @@ def _probe(model: nn.Module, inputs: Tensor, names: Sequence[str] | None) -> lis
             counter[0] += 1
             tensor = _first_tensor(out)
             if tensor is not None:
-                records.append(
-                    _Record(name, module, tuple(tensor.shape), starts.get(name, counter[0]), counter[0], id(tensor))
-                )
+                start = starts.get(name, counter[0])
+                plain = isinstance(out, Tensor)
+                records.append(_Record(name, module, tuple(tensor.shape), start, counter[0], id(tensor), plain))
 
         handles.append(module.register_forward_pre_hook(pre))
         handles.append(module.register_forward_hook(post))
