@@ -122,3 +122,20 @@ def test_bad_layout_names_and_non_maps_are_refused() -> None:
         netloupe.explain(model, x, "gradcam", 0, "blocks.1.norm1", reshape="channels-last")
     with pytest.warns(UserWarning, match="does not look like a feature map"):
         netloupe.explain(_vit(qk_norm=True), x, "gradcam", 0, "blocks.1.attn.k_norm")
+
+
+def test_convnext_block_internals_are_channels_last_and_stages_channels_first() -> None:
+    import timm
+
+    model = timm.create_model("convnext_atto", pretrained=False, conv_mlp=False, num_classes=3).eval()
+    x = torch.randn(1, 3, 64, 64)
+    assert describe_layer(model, x, "stages.3.blocks.1.norm").layout == "channels-last"  # nn.LayerNorm on NHWC
+    assert describe_layer(model, x, "stages.3.blocks.1.mlp.fc2").layout == "channels-last"
+    assert describe_layer(model, x, "stages.3").layout == "channels-first"
+    by_hand = netloupe.explain(
+        model, x, "gradcam", 1, "stages.3.blocks.1.norm", reshape=lambda t: t.permute(0, 3, 1, 2), upsample=False,
+        normalize=False, relu=False,
+    )  # fmt: skip
+    raw = {"upsample": False, "normalize": False, "relu": False}
+    auto = netloupe.explain(model, x, "gradcam", 1, "stages.3.blocks.1.norm", **raw)  # type: ignore[arg-type]
+    torch.testing.assert_close(auto.maps["gradcam"], by_hand.maps["gradcam"])
