@@ -22,6 +22,7 @@ from .errors import InputError, LayerNotFound, did_you_mean
 from .layout import (
     LAYOUTS,
     LayerInfo,
+    acts_on_last_dim,
     attention_cores,
     attention_internal,
     check_layout_name,
@@ -371,13 +372,9 @@ def plan_layers(model: nn.Module, layers: LayersSpec, inputs: Tensor, reshape: R
     if mode == "channels-first":
         return LayerPlan(resolved, None)
     modules = [module for _, module in resolved]
-    hints = {_acts_last(m) for m in modules}
+    hints = {acts_on_last_dim(m) for m in modules}
     size = tuple(int(s) for s in inputs.shape[2:])
     lazy = LayoutReshape(
         mode=mode, input_size=size, prefix=prefix_tokens(model), hint=modules[0] if len(hints) == 1 else None
     )
     return LayerPlan(resolved, lazy)
-
-
-def _acts_last(module: nn.Module) -> bool:
-    return isinstance(module, (nn.Linear, nn.LayerNorm)) and "2d" not in type(module).__name__.lower()

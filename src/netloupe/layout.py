@@ -23,7 +23,7 @@ torch.Size([2, 8, 4, 6])
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from torch import Tensor, nn
@@ -34,6 +34,7 @@ __all__ = [
     "LAYOUTS",
     "LayerInfo",
     "Layout",
+    "acts_on_last_dim",
     "attention_internal",
     "check_layout_name",
     "infer_layout",
@@ -83,7 +84,6 @@ class LayerInfo:
     grid: tuple[int, ...]
     prefix_tokens: int = 0
     reason: str = ""
-    _custom: object = field(default=None, repr=False, compare=False)
 
     def __str__(self) -> str:
         grid = "x".join(str(s) for s in self.grid)
@@ -165,7 +165,7 @@ def attention_cores(model: nn.Module) -> set[str]:
     return cores
 
 
-def _acts_on_last_dim(module: nn.Module | None) -> bool:
+def acts_on_last_dim(module: nn.Module | None) -> bool:
     """A module that only makes sense on a channels-last tensor (plain LayerNorm/Linear, not LayerNorm2d)."""
     if module is None:
         return False
@@ -229,8 +229,8 @@ def infer_layout(
     cf_ok = _stride_consistent(cf, input_size) and math.prod(cf) > 1
     cl_ok = _stride_consistent(cl, input_size) and math.prod(cl) > 1
     if d == 1:  # one side: the geometry cannot tell the axes apart; only a last-axis module says channels-last
-        cl_ok = cl_ok and _acts_on_last_dim(module)
-    if want == "channels-first" or (want == "auto" and cf_ok and not (cl_ok and _acts_on_last_dim(module))):
+        cl_ok = cl_ok and acts_on_last_dim(module)
+    if want == "channels-first" or (want == "auto" and cf_ok and not (cl_ok and acts_on_last_dim(module))):
         if want == "auto" and not cf_ok:
             return None
         return LayerInfo(name, "channels-first", shape, cf, 0, "channels-first grid")
