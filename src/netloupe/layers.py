@@ -41,6 +41,7 @@ __all__ = [
     "describe_layer",
     "layer_name",
     "plan_layers",
+    "plan_reshape",
     "resolve_layer",
     "resolve_layers",
     "token_grid_reshape",
@@ -359,14 +360,25 @@ def plan_layers(model: nn.Module, layers: LayersSpec, inputs: Tensor, reshape: R
             ``"channels-last"``, ``"tokens"`` (prefix count read from the model), or a callable
             ``(N, ...) -> (N, C, *S)`` applied to every layer.
     """
+    resolved = resolve_layers(model, layers, inputs)  # None: choose_layer, whose answer is cached
+    return plan_reshape(model, resolved, inputs, reshape, automatic=layers is None)
+
+
+def plan_reshape(
+    model: nn.Module,
+    layers: Sequence[tuple[str, nn.Module]],
+    inputs: Tensor,
+    reshape: ReshapeSpec = "auto",
+    automatic: bool = False,
+) -> LayerPlan:
+    """How to read already resolved layers (see :func:`plan_layers`); ``automatic``: chosen by :func:`choose_layer`."""
     if reshape is not None and not isinstance(reshape, str) and not callable(reshape):
         raise InputError(f"reshape: expected one of {', '.join(LAYOUTS)} or a callable, got {type(reshape).__name__}")
     mode = "auto" if reshape is None else check_layout_name(reshape) if isinstance(reshape, str) else "custom"
-    if layers is None and mode == "auto":
-        info = choose_layer(model, inputs)
-        chosen = [resolve_layer(model, info.name)]
-        return LayerPlan(chosen, None if info.layout == "channels-first" else LayoutReshape([info]), [info])
-    resolved = resolve_layers(model, layers, inputs)
+    resolved = list(layers)
+    if automatic and mode == "auto" and len(resolved) == 1:
+        info = replace(choose_layer(model, inputs), name=resolved[0][0])  # cached: no second probe
+        return LayerPlan(resolved, None if info.layout == "channels-first" else LayoutReshape([info]), [info])
     if mode == "custom":
         return LayerPlan(resolved, reshape)  # type: ignore[arg-type]
     if mode == "channels-first":
