@@ -13,15 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .errors import TargetError, did_you_mean
 
 __all__ = [
+    "BoxScoreTarget",
     "ClassTarget",
+    "EmbeddingTarget",
+    "SegmentationTarget",
     "SoftmaxTarget",
+    "TargetOutputs",
     "TargetSet",
     "TargetSpec",
     "TopK",
@@ -48,6 +53,142 @@ class SoftmaxTarget:
 
     def __call__(self, outputs: Tensor) -> Tensor:
         return probabilities(outputs)[:, self.index]
+
+
+class EmbeddingTarget:
+    """Zero-shot (CLIP-style) target: similarity of the image embedding with a given direction.
+
+    The model outputs embeddings ``(N, D)`` (e.g. CLIP's image tower); ``direction`` is a text
+    embedding ``(D,)`` or the difference of two (Radford et al. 2021: zero-shot logits are cosine
+    similarities of image and text embeddings). ``similarity="cosine"`` (default) normalises both;
+    ``"dot"`` uses the raw dot product. Several directions: one target each.
+    """
+
+    def __init__(self, direction: Tensor, similarity: str = "cosine") -> None:
+        if not isinstance(direction, Tensor) or direction.ndim != 1 or direction.numel() == 0:
+            raise TargetError(f"target: the direction must be a 1-D tensor (D,), got {_shape_of(direction)}")
+        if similarity not in ("cosine", "dot"):
+            raise TargetError(f"target: similarity must be 'cosine' or 'dot', got {similarity!r}")
+        self.direction = direction.detach()
+        self.similarity = similarity
+
+    def __call__(self, outputs: Tensor) -> Tensor:
+        emb = outputs.reshape(outputs.shape[0], -1)
+        if emb.shape[1] != self.direction.numel():
+            raise TargetError(
+                f"target: the model's embeddings have {emb.shape[1]} dimensions, the direction has "
+                f"{self.direction.numel()}"
+            )
+        d = self.direction.to(device=emb.device, dtype=emb.dtype)
+        if self.similarity == "cosine":
+            return torch.nn.functional.cosine_similarity(emb, d[None, :], dim=1)
+        return emb @ d
+
+    def __repr__(self) -> str:
+        return f"EmbeddingTarget(D={self.direction.numel()}, similarity={self.similarity!r})"
+
+
+class BoxScoreTarget:
+    """Detection target: the score of the predicted box that matches a reference box and class.
+
+    For torchvision detectors (Faster R-CNN, RetinaNet, FCOS, ...) whose eval output is one dict per
+    image with ``boxes`` (x0, y0, x1, y1), ``labels`` and ``scores``. Per image, among the predictions
+    of class ``label`` whose IoU with ``box`` is at least ``iou_threshold``, the score of the best
+    overlapping one (0, a constant, when none matches). ``box``: one box for every image ``(4,)`` or
+    one per image ``(N, 4)``.
+    """
+
+    def __init__(self, box: Tensor | Sequence[float], label: int, iou_threshold: float = 0.5) -> None:
+        b = torch.as_tensor(box, dtype=torch.float32)
+        if b.shape[-1] != 4 or b.ndim not in (1, 2):
+            raise TargetError(f"target: box must be (4,) or (N, 4) as (x0, y0, x1, y1), got {tuple(b.shape)}")
+        if not 0.0 <= iou_threshold <= 1.0:
+            raise TargetError(f"target: iou_threshold must be in [0, 1], got {iou_threshold}")
+        self.box = b
+        self.label = int(label)
+        self.iou_threshold = iou_threshold
+
+    def __call__(self, outputs: Any) -> Tensor:
+        from torchvision.ops import box_iou
+
+        if not isinstance(outputs, (list, tuple)) or not all(isinstance(o, dict) for o in outputs):
+            raise TargetError(
+                "target: BoxScoreTarget needs a detector's output (a list of dicts with boxes, labels, scores); "
+                f"got {type(outputs).__name__}"
+            )
+        scores = []
+        for i, det in enumerate(outputs):
+            ref = self.box if self.box.ndim == 1 else self.box[i]
+            keep = det["labels"] == self.label
+            boxes, values = det["boxes"][keep], det["scores"][keep]
+            if boxes.shape[0] == 0:
+                scores.append(det["scores"].sum() * 0.0)
+                continue
+            iou = box_iou(ref.to(boxes)[None], boxes)[0]
+            best = int(iou.argmax())
+            ok = bool(iou[best] >= self.iou_threshold)
+            scores.append(values[best] if ok else values.sum() * 0.0)
+        return torch.stack(scores)
+
+    def __repr__(self) -> str:
+        return f"BoxScoreTarget(box={self.box.tolist()}, label={self.label}, iou>={self.iou_threshold})"
+
+
+class SegmentationTarget:
+    """Segmentation target: the sum of one class's logits over a region (2-D or 3-D segmenters).
+
+    The model outputs ``(N, classes, *S)`` logits. The region is ``mask`` (``(*S)`` or ``(N, *S)``,
+    bool or weights), or, when None, the pixels/voxels predicted as the class (argmax over classes,
+    taken from the detached outputs), as in Vinogradova et al. 2020 ("Towards Interpretable Semantic
+    Segmentation via Gradient-weighted Class Activation Mapping", AAAI student abstract).
+    """
+
+    def __init__(self, class_index: int, mask: Tensor | None = None) -> None:
+        self.class_index = int(class_index)
+        self.mask = mask
+
+    def __call__(self, outputs: Tensor) -> Tensor:
+        if not isinstance(outputs, Tensor) or outputs.ndim < 3:
+            raise TargetError(f"target: a segmentation target needs (N, classes, *S) logits, got {_shape_of(outputs)}")
+        if not 0 <= self.class_index < outputs.shape[1]:
+            raise TargetError(f"target: class index must be in [0, {outputs.shape[1] - 1}], got {self.class_index}")
+        logits = outputs[:, self.class_index]
+        if self.mask is None:
+            region = (outputs.detach().argmax(1) == self.class_index).to(logits.dtype)
+        else:
+            region = self.mask.to(device=logits.device, dtype=logits.dtype)
+            if tuple(region.shape[-(outputs.ndim - 2) :]) != tuple(logits.shape[1:]):
+                raise TargetError(
+                    f"target: mask of shape {tuple(region.shape)} does not match the outputs' {tuple(logits.shape[1:])}"
+                )
+        return (logits * region).flatten(1).sum(1)
+
+    def __repr__(self) -> str:
+        region = "given" if self.mask is not None else "predicted"
+        return f"SegmentationTarget(class_index={self.class_index}, mask={region!r})"
+
+
+class TargetOutputs(nn.Module):
+    """Wraps a model with structured outputs (detections, dicts) so it returns ``(N, M)`` target scores.
+
+    ``TargetOutputs(detector, BoxScoreTarget(box, 3))`` is a plain classifier-like module for every
+    CAM method: explain column ``j`` with ``targets=j`` (layers are then named ``model.<name>``).
+    """
+
+    def __init__(self, model: nn.Module, *targets: Callable[[Any], Tensor]) -> None:
+        super().__init__()
+        if not targets:
+            raise TargetError("target: TargetOutputs needs at least one target")
+        self.model = model
+        self.targets = targets
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        out = self.model(inputs)
+        return torch.stack([t(out).reshape(inputs.shape[0]) for t in self.targets], dim=1)
+
+
+def _shape_of(value: object) -> str:
+    return str(tuple(value.shape)) if isinstance(value, Tensor) else type(value).__name__
 
 
 @dataclass(frozen=True)

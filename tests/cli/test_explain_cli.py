@@ -37,6 +37,8 @@ def test_explain_writes_overlays_arrays_figures_and_manifest(photo: Path, tmp_pa
     assert code == 0, err
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["methods"] == ["gradcam", "cam"] and manifest["layers"] == ["bn2"]
+    info = manifest["layer_info"][0]  # which layer and layout were used, and why
+    assert (info["name"], info["layout"], info["grid"]) == ("bn2", "channels-first", [7, 7]) and info["reason"]
     image = manifest["items"][0]
     assert image["predictions"][0]["label"] == "Egyptian cat"
     assert 0.5 < image["predictions"][0]["probability"] <= 1

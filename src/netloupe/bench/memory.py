@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from .peers import make_runner
+from .peers import PEER_RESHAPES, make_runner
 from .suite import build_model
 
 
@@ -40,7 +40,7 @@ def measure(case: dict[str, object]) -> dict[str, float]:
             with torch.no_grad():
                 return model(xx)
     else:
-        maybe = make_runner(library, model, layer, method)  # type: ignore[arg-type]
+        maybe = make_runner(library, model, layer, method, reshape=PEER_RESHAPES.get(str(case["model"])))  # type: ignore[arg-type]
         if maybe is None:
             return {"skipped": 1.0}
         run = maybe  # type: ignore[assignment]

@@ -23,12 +23,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .peers import LIBRARIES, make_runner
+from .peers import LIBRARIES, PEER_RESHAPES, make_runner
 from .timing import Contender, paired_ratio, time_interleaved
 
 __all__ = ["BENCH_MODELS", "GRADIENT_FIVE", "BenchRow", "build_model", "memory_rows", "run_suite"]
 
-BENCH_MODELS = ("resnet50", "resnet18", "efficientnet-lite0")
+BENCH_MODELS = ("resnet50", "resnet18", "efficientnet-lite0", "vit-b16", "swin-t")
+#: transformer rows: timm architectures with random weights (timings and agreement do not need trained ones)
+TIMM_MODELS = {"vit-b16": "vit_base_patch16_224", "swin-t": "swin_tiny_patch4_window7_224"}
 GRADIENT_FIVE = ["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam"]
 FLOOR = "floor"
 NO_GRAD_FORWARD = "forward (no grad)"
@@ -55,6 +57,15 @@ def build_model(name: str, device: torch.device) -> tuple[nn.Module, str]:
         from ..models.zoo import load_model
 
         return load_model().model.eval().to(device), "bn2"
+    if name in TIMM_MODELS:
+        import timm
+
+        from ..layers import choose_layer
+
+        torch.manual_seed(0)
+        model = timm.create_model(TIMM_MODELS[name], pretrained=False).eval().to(device)
+        # netloupe's automatic choice: blocks.11.norm1 (ViT), layers.3.blocks.1.norm1 (Swin), as the peers' docs
+        return model, choose_layer(model, torch.zeros(1, 3, 224, 224, device=device)).name
     raise ValueError(f"model: expected one of {', '.join(BENCH_MODELS)}, got {name!r}")
 
 
@@ -183,7 +194,7 @@ def run_suite(
             contenders = _floors(model, x)
             for case, method, top_k in GRADIENT_CASES:
                 for library in LIBRARIES:
-                    run = make_runner(library, model, layer, method, top_k)
+                    run = make_runner(library, model, layer, method, top_k, PEER_RESHAPES.get(model_name))
                     if run is not None:
                         contenders.append(Contender(case, library, partial(run, x, classes)))
             log(f"{model_name} b{batch}: {len(contenders)} contenders x {repeats} interleaved rounds")
@@ -203,7 +214,7 @@ def _scorecam_rows(
         cls = [int(model(x).argmax(1))]
     contenders = _floors(model, x)[:1]
     for library in LIBRARIES:
-        run = make_runner(library, model, layer, "scorecam")
+        run = make_runner(library, model, layer, "scorecam", reshape=PEER_RESHAPES.get(model_name))
         if run is not None:
             contenders.append(Contender("scorecam", library, partial(run, x, cls)))
     log(f"{model_name} b1 scorecam: {len(contenders)} contenders x {repeats} interleaved rounds")

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from .._state import eval_mode
 from .._typing import LayersSpec, ReshapeFn
 from ..errors import InputError
+from ..layers import LayerInfo, ReshapeSpec, plan_reshape
 from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_targets
 from ._capture import Capture, LayerCapture, LayerRef, resolve_layer_refs, run_capture, unwrap_compiled
 from ._outputs import OutputKey, select_output
@@ -45,6 +46,7 @@ class Explanation:
         probabilities: ``(N, n_classes)`` softmax (or sigmoid pair for single-logit models).
         layers: the target layers' names.
         class_names: names of the output classes when known.
+        layer_info: each layer's layout (channels-first, channels-last, tokens), grid and why it was chosen.
     """
 
     maps: dict[str, Tensor]
@@ -54,6 +56,7 @@ class Explanation:
     probabilities: Tensor
     layers: list[str]
     class_names: list[str] | None = None
+    layer_info: list[LayerInfo] = field(default_factory=list)
 
     def labels(self) -> list[list[str]]:
         """Human-readable name of every explained target, ``[sample][k]``."""
@@ -113,7 +116,9 @@ class Explainer:
             suffix, e.g. ``"layer4.1.relu@0"`` (negative: from the end); without one, at its last call,
             with a warning.
         class_names: names of the output classes (enables class-name targets and labels).
-        reshape: transform of the layer's output to ``(N, C, *spatial)`` (e.g. ``token_grid_reshape``).
+        reshape: how to read the layer's output as ``(N, C, *spatial)``: ``"auto"``/None (from its shape and
+            the model: channels-first, channels-last or tokens), a layout name (``"tokens"``,
+            ``"channels-last"``, ``"channels-first"``) or a callable (see :func:`netloupe.layers.plan_layers`).
         batch_size: extra inputs per pass for perturbation methods (Score-CAM, Ablation-CAM); None picks
             one for the device (see :func:`perturbation_batch_size`).
         eval_mode: run in eval mode (BatchNorm statistics, no dropout); each module's flag is restored.
@@ -127,7 +132,7 @@ class Explainer:
         layer: LayersSpec = None,
         *,
         class_names: Sequence[str] | None = None,
-        reshape: ReshapeFn | None = None,
+        reshape: ReshapeSpec = None,
         batch_size: int | None = None,
         eval_mode: bool = True,
         output: OutputKey = None,
@@ -182,6 +187,7 @@ class Explainer:
         x = self._check_inputs(inputs)
         instances = self._methods(methods, method_kwargs or {})
         layers = resolve_layer_refs(model, layer_spec, x)
+        plan = plan_reshape(model, [(r.name, r.module) for r in layers], x, self.reshape, layer_spec is None)
         need_grad = any(m.needs_gradients for m in instances.values())
         need_head = any(m.needs_head for m in instances.values())
 
@@ -190,9 +196,11 @@ class Explainer:
 
         with eval_mode(model, self.eval_mode):
             capture, target_set = run_capture(
-                model, x, layers, resolve, need_grad, self.reshape, need_head, self.output
+                model, x, layers, resolve, need_grad, plan.reshape, need_head, self.output
             )
-            contexts = [self._context(model, cap, capture, target_set, x, passes) for cap in capture.layers]
+            contexts = [
+                self._context(model, cap, capture, target_set, x, passes, plan.reshape) for cap in capture.layers
+            ]
             for ctx in contexts:
                 for m in instances.values():
                     passes.plan(m.extra_passes(ctx))
@@ -213,6 +221,7 @@ class Explainer:
             probabilities=probabilities(capture.outputs),
             layers=[ref.name for ref in layers],
             class_names=self.class_names,
+            layer_info=plan.layer_info(capture.layers),
         )
 
     __call__ = explain
@@ -252,6 +261,7 @@ class Explainer:
         target_set: TargetSet,
         x: Tensor,
         passes: Passes,
+        reshape: ReshapeFn | None = None,
     ) -> CAMContext:
         output_key = self.output
 
@@ -283,7 +293,7 @@ class Explainer:
             else:
                 repeated = TargetSet(class_ids=None, functions=target_set.functions)
             ref = LayerRef(layer_cap.name, layer_cap.module, layer_cap.call)
-            cap, _ = run_capture(model, new_inputs, [ref], lambda _o: repeated, True, self.reshape, output=output_key)
+            cap, _ = run_capture(model, new_inputs, [ref], lambda _o: repeated, True, reshape, output=output_key)
             return cap.layers[0]
 
         return CAMContext(
@@ -343,7 +353,7 @@ def explain(
     layer: LayersSpec = None,
     *,
     class_names: Sequence[str] | None = None,
-    reshape: ReshapeFn | None = None,
+    reshape: ReshapeSpec = None,
     batch_size: int | None = None,
     output: OutputKey = None,
     **options: Any,

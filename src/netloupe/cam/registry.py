@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import UnknownMethod, did_you_mean
 from .activation import CAM, EigenCAM
+from .attention import AttentionRollout, GradientWeightedAttention
 from .base import CAMMethod
 from .gradient import Counterfactual, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM
 from .perturbation import AblationCAM, ScoreCAM
@@ -37,6 +38,8 @@ for _cls in (
     AblationCAM,
     EigenCAM,
     Counterfactual,
+    AttentionRollout,
+    GradientWeightedAttention,
 ):
     register_method(_cls)
 
@@ -51,12 +54,18 @@ _ALIASES = {
     "eigen-cam": "eigencam",
     "ablation-cam": "ablationcam",
     "smoothgradcampp": "smoothgradcam++",
+    "attention-rollout": "rollout",
+    "chefer": "gradattention",
 }
 
 
-def available_methods() -> list[str]:
-    """Registered method names, in registry order."""
-    return list(METHODS)
+def available_methods(family: str = "cam") -> list[str]:
+    """Registered method names, in registry order.
+
+    ``family``: ``"cam"`` (methods for any layer with spatial output, the default), ``"attention"``
+    (transformer-native: attention rollout, gradient-weighted attention) or ``"all"``.
+    """
+    return [k for k, cls in METHODS.items() if family == "all" or getattr(cls, "family", "cam") == family]
 
 
 def get_method(method: str | CAMMethod, **kwargs: Any) -> CAMMethod:

@@ -16,6 +16,7 @@ from .._progress import pass_callback
 from ..cam.base import CAMMethod
 from ..models.zoo import DEFAULT_MODEL, LoadedModel
 from ._console import console, print_error, progress
+from ._model_options import LayoutOption, OutputOption, parse_layout, parse_output
 from ._options import Threads, load_cli_model, parse_device, parse_methods, set_threads
 
 __all__ = ["register"]
@@ -66,6 +67,8 @@ def explain_command(
     ] = None,
     slice_index: Annotated[int | None, typer.Option(help="3-D input: slice index (default: middle).")] = None,
     threads: Threads = None,
+    layout: LayoutOption = "auto",
+    output: OutputOption = None,
 ) -> None:
     """Explain why the model predicts what it predicts, for each input file."""
     from ..errors import InputError
@@ -82,7 +85,15 @@ def explain_command(
     set_threads(threads)
     loaded = load_cli_model(model, arch, checkpoint, trust_pickle)
     request = build_request(
-        loaded, methods, top_k=top_k, target=parse_target(target), layer=layer, device=dev, batch_size=batch_size
+        loaded,
+        methods,
+        top_k=top_k,
+        target=parse_target(target),
+        layer=layer,
+        device=dev,
+        batch_size=batch_size,
+        output=parse_output(output),
+        layout=parse_layout(layout),
     )
     medical = MedicalOptions(window, frame, volume, slice_axis, slice_index)
     for path in images:  # a CT into the ImageNet model, a colour photo into a grey X-ray model: say so

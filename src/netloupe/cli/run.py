@@ -26,6 +26,7 @@ from rich.text import Text
 from .._progress import ProgressLike
 from ..models.zoo import DEFAULT_MODEL
 from ._console import console, progress
+from ._model_options import LayoutOption, OutputOption, parse_layout, parse_output
 from ._options import Threads, load_cli_model, parse_device, parse_methods, set_threads
 
 __all__ = ["register"]
@@ -78,6 +79,8 @@ def run_command(
     checkpoint: Annotated[Path | None, typer.Option(help="State-dict file for --arch.")] = None,
     trust_pickle: Annotated[bool, typer.Option(help="Allow loading a full pickled model (runs code).")] = False,
     threads: Threads = None,
+    layout: LayoutOption = "auto",
+    output: OutputOption = None,
 ) -> None:
     """Explain every input of DATASET; a journal and a manifest go to --out, maps to files or a --store."""
     from ..errors import InputError
@@ -141,6 +144,8 @@ def run_command(
             store=store,
             store_dtype=store_dtype,
             overlays=overlays,  # type: ignore[arg-type]
+            output=parse_output(output),
+            layout=parse_layout(layout),
             on_start=on_start,
             on_progress=lambda n: bar.advance(task, n),
         )

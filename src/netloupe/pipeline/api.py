@@ -89,7 +89,13 @@ def explain_files(
             sink.close()
 
 
-def _manifest(request: ExplainRequest, layers: list[str], records: Sequence[Record], pending: int) -> dict[str, object]:
+def _manifest(
+    request: ExplainRequest,
+    layers: list[str],
+    records: Sequence[Record],
+    pending: int,
+    layer_info: Sequence[dict[str, object]] = (),
+) -> dict[str, object]:
     return build_manifest(
         kind="explain",
         model=request.loaded.name,
@@ -99,6 +105,7 @@ def _manifest(request: ExplainRequest, layers: list[str], records: Sequence[Reco
         target=request.target,
         records=records,
         pending=pending,
+        extra={"layer_info": list(layer_info)} if layer_info else None,
     )
 
 
@@ -129,7 +136,7 @@ def explain_to_folder(
     finally:
         if stats.done:
             pending = len(sources) - len(stats.records)
-            manifest = write_manifest(out, _manifest(request, stats.layers, stats.records, pending))
+            manifest = write_manifest(out, _manifest(request, stats.layers, stats.records, pending, stats.layer_info))
     return manifest, stats
 
 

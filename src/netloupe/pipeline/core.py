@@ -48,10 +48,15 @@ class ExplainCore:
             model = model.to(memory_format=torch.channels_last)
         self.model = model  # a torch.compile'd model is explained through its eager module (cam.unwrap_compiled)
         self.explainer = Explainer(
-            self.model, request.layer, class_names=request.loaded.class_names or None, output=request.output
+            self.model,
+            request.layer,
+            class_names=request.loaded.class_names or None,
+            output=request.output,
+            reshape=request.layout,
         )
         self.on_pass = on_pass
         self.cancel = cancel
+        self.layer_info: list[dict[str, object]] = []  # layout, grid and why, per target layer
         self.layers: list[str] = []
 
     def _pass(self, tensors: Sequence[Tensor]) -> Explanation:
@@ -68,6 +73,7 @@ class ExplainCore:
             cancel=self.cancel,
         )
         self.layers = [name.removeprefix("_orig_mod.") for name in res.layers]
+        self.layer_info = [info.as_dict() for info in res.layer_info]
         return res
 
     def explain(self, items: Sequence[Item]) -> list[ItemResult]:

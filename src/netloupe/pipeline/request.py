@@ -17,7 +17,7 @@ from .._typing import LayersSpec
 from ..cam._capture import check_hookable, split_call
 from ..cam.registry import get_method
 from ..errors import InputError
-from ..layers import resolve_layer
+from ..layers import ReshapeSpec, resolve_layer
 from ..models.compat import default_top_k
 from ..models.zoo import LoadedModel
 from ..targets import TargetSpec, TopK, resolve_targets
@@ -47,6 +47,8 @@ class ExplainRequest:
             place; ~1.5x faster convolutions on CPUs, maps equal to ~1e-6).
         output: which part of a dict / ``ModelOutput`` / tuple output holds the scores (None: ``logits``,
             else the tensor itself or the first element).
+        layout: how the layer's output is read: ``"auto"`` (from its shape and the model),
+            ``"channels-first"``, ``"channels-last"``, ``"tokens"``, or a callable (see :mod:`netloupe.layout`).
     """
 
     loaded: LoadedModel
@@ -60,6 +62,7 @@ class ExplainRequest:
     overlays: bool = True
     channels_last: bool = False
     output: str | int | None = None
+    layout: ReshapeSpec = "auto"
 
     @property
     def targets(self) -> TargetSpec:
@@ -93,6 +96,7 @@ def build_request(
     overlays: bool = True,
     channels_last: bool = False,
     output: str | int | None = None,
+    layout: ReshapeSpec = "auto",
 ) -> ExplainRequest:
     """Check and resolve everything that does not depend on the inputs.
 
@@ -108,6 +112,7 @@ def build_request(
         overlays: compute colour overlays.
         channels_last: see :class:`ExplainRequest`.
         output: see :class:`ExplainRequest`.
+        layout: see :class:`ExplainRequest`.
 
     Raises:
         UnknownMethod, LayerNotFound, TargetError, InputError, MethodNotApplicable: with the parameter named.
@@ -139,4 +144,5 @@ def build_request(
         overlays=overlays,
         channels_last=channels_last,
         output=output,
+        layout=layout,
     )

@@ -46,6 +46,7 @@ class JobStats:
 
     records: list[Record] = field(default_factory=list)  # in the order the items came
     layers: list[str] = field(default_factory=list)
+    layer_info: list[dict[str, object]] = field(default_factory=list)
     seconds: float = 0.0
     stopped: bool = False
 
@@ -135,4 +136,5 @@ def run_batches(
     """
     stats = write_batches(compute(core, batches, stop), sinks, on_progress=on_progress, stop=stop)
     stats.layers = core.layers
+    stats.layer_info = core.layer_info
     return stats

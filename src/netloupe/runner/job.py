@@ -21,6 +21,7 @@ import torch
 
 from .._typing import PathLikeStr
 from ..errors import InputError
+from ..layers import ReshapeSpec
 from ..models.zoo import LoadedModel
 from ..pipeline.manifest import Record, build_manifest, write_manifest
 from ..pipeline.request import ExplainRequest, build_request
@@ -114,6 +115,8 @@ def run_dataset(
     store_dtype: str = "float16",
     overlays: OverlayPolicy | None = None,
     medical: MedicalOptions = MedicalOptions(),
+    output: str | int | None = None,
+    layout: ReshapeSpec = "auto",
     on_start: Callable[[int, int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     stop: StopFlag | None = None,
@@ -140,6 +143,8 @@ def run_dataset(
         store_dtype: ``"float16"`` (default) or ``"float32"`` maps in the store.
         overlays: ``"all"`` (default without a store) or ``"none"`` (default with a store) overlay PNGs.
         medical: how DICOM/NIfTI inputs are windowed and sliced.
+        output: the key or index of the scores in a dict / ``ModelOutput`` / tuple output.
+        layout: how the layer's output is read (``"auto"``, ``"tokens"``, ``"channels-last"``, ...).
         on_start: called once with (items to do now, items already finished).
         on_progress: called with the number of items finished or failed after each batch.
         stop: a flag that stops the run after the batch in flight (signals set it too).
@@ -164,6 +169,8 @@ def run_dataset(
         grid="input" if store is not None else "item",
         overlays=policy != "none",
         channels_last=True,
+        output=output,
+        layout=layout,
     )
     workers, writers = resolve_parallelism(engine, workers, writers)
     out_dir = Path(out)

@@ -1,0 +1,247 @@
+"""Synthetic ground truth for the layer choice on transformers (tiny ViT+registers, DeiT, Swin).
+
+For each shipped tiny model (``scripts/train_tiny_transformers.py``), Grad-CAM and HiResCAM of the
+predicted class on held-out coloured-square images, at the automatically chosen layer and at layers a
+user could pick by hand, and attention rollout / gradient-weighted attention: pointing game (strict:
+the map's maximum inside the object's box) and the map's energy inside the box (the box's area share
+is the chance level); and Grad-CAM's agreement with pytorch-grad-cam. Writes
+``results/transformers/ground_truth.{md,json}`` and ``ground_truth_examples.png``.
+
+    python scripts/transformers_ground_truth.py [--n 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import netloupe
+from netloupe.io.atomic import atomic_write, atomic_write_json, atomic_write_text
+from netloupe.layers import LayerInfo, describe_layer
+from netloupe.models.tiny_transformers import TINY_ARCHS, load_tiny, locate_scores, shapes_batch
+
+OUT = Path(__file__).resolve().parents[1] / "results" / "transformers"
+HELD_OUT_SEED = 2_000_000
+
+#: arch -> [(label, layer or None for automatic, reshape)]; every one explained with Grad-CAM and HiResCAM
+CANDIDATES: dict[str, list[tuple[str, str | None, str | None]]] = {
+    "tiny_vit_reg": [
+        ("automatic", None, None),
+        ("last block norm2", "blocks.3.norm2", None),
+        ("last block output", "blocks.3", None),
+        ("final norm", "norm", None),
+        ("block 2 norm1", "blocks.2.norm1", None),
+        ("attention k_norm (old automatic choice)", "blocks.3.attn.k_norm", None),
+    ],
+    "tiny_deit": [
+        ("automatic", None, None),
+        ("last block norm2", "blocks.3.norm2", None),
+        ("last block output", "blocks.3", None),
+        ("final norm", "norm", None),
+        ("block 2 norm1", "blocks.2.norm1", None),
+        ("attention k_norm (old automatic choice)", "blocks.3.attn.k_norm", None),
+    ],
+    "tiny_swin": [
+        ("automatic", None, None),
+        ("last block norm2", "layers.1.blocks.1.norm2", None),
+        ("last stage output", "layers.1", None),
+        ("final norm (channels-last)", "norm", None),
+        ("final norm read as channels-first (old)", "norm", "channels-first"),
+        ("stage 1 last block norm1", "layers.0.blocks.1.norm1", None),
+    ],
+}
+
+
+CAM_METHODS = ("gradcam", "hirescam")
+#: transformer-native methods (global attention only: not Swin)
+ATTENTION = {"tiny_vit_reg": ("rollout", "gradattention"), "tiny_deit": ("rollout", "gradattention"), "tiny_swin": ()}
+
+
+def evaluate(arch: str, n: int) -> list[dict[str, Any]]:
+    model = load_tiny(arch)
+    x, labels, boxes = shapes_batch(n, HELD_OUT_SEED)
+    with torch.no_grad():
+        accuracy = float((model(x).argmax(1) == labels).float().mean())
+    rows = []
+    jobs = [(c, m) for c in CANDIDATES[arch] for m in CAM_METHODS]
+    jobs += [((f"{m} (all blocks)", None, None), m) for m in ATTENTION[arch]]
+    for (label, layer, reshape), method in jobs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info = describe_layer(model, x[:1], layer, reshape)
+            if method in ("rollout", "gradattention"):
+                info = LayerInfo("all attention blocks", "tokens", (), info.grid, info.prefix_tokens)
+            start = time.perf_counter()
+            maps = torch.cat(
+                [
+                    netloupe.explain(model, x[i : i + 50], method, None, layer, reshape=reshape).maps[method][:, 0]
+                    for i in range(0, n, 50)
+                ]
+            )
+            seconds = time.perf_counter() - start
+        hits, energy = locate_scores(maps, boxes)
+        rows.append(
+            {
+                "arch": arch,
+                "choice": label,
+                "layer": info.name,
+                "layout": info.layout,
+                "grid": list(info.grid),
+                "prefix_tokens": info.prefix_tokens,
+                "method": method,
+                "pointing_game": round(float(hits.float().mean()), 4),
+                "energy_in_box": round(float(energy.nanmean()), 4),
+                "box_area_share": round(float(((boxes[:, 2] - boxes[:, 0]) ** 2).float().mean() / 32**2), 4),
+                "n": n,
+                "model_accuracy": round(accuracy, 4),
+                "seconds": round(seconds, 2),
+            }
+        )
+        pg, energy_in = rows[-1]["pointing_game"], rows[-1]["energy_in_box"]
+        print(f"{arch:13s} {label:42s} {method:13s} {info!s:55s} PG {pg:.3f} E {energy_in:.3f}", flush=True)
+    return rows
+
+
+def agreement(n: int = 50) -> list[dict[str, Any]]:
+    """Grad-CAM vs pytorch-grad-cam (documented reshape_transform) at netloupe's automatic layer."""
+    import numpy as np
+    import pytorch_grad_cam as pgc
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    def vit(prefix: int) -> Any:
+        return lambda t: t[:, prefix:, :].reshape(t.size(0), 8, 8, t.size(2)).transpose(2, 3).transpose(1, 2)
+
+    recipes = {"tiny_vit_reg": vit(5), "tiny_deit": vit(2), "tiny_swin": lambda t: t.permute(0, 3, 1, 2)}
+    x, labels, _ = shapes_batch(n, 3_000_000)
+    rows = []
+    for arch, recipe in recipes.items():
+        model = load_tiny(arch)
+        ours = netloupe.explain(model, x, "gradcam", labels.tolist())
+        layer = ours.layers[0]
+        cam = pgc.GradCAM(model=model, target_layers=[model.get_submodule(layer)], reshape_transform=recipe)
+        theirs = cam(input_tensor=x, targets=[ClassifierOutputTarget(int(c)) for c in labels])
+        mine = ours.maps["gradcam"][:, 0].numpy()
+        corrs = [
+            float(np.corrcoef(mine[i].ravel(), theirs[i].ravel())[0, 1])
+            for i in range(n)
+            if np.ptp(mine[i]) > 0 and np.ptp(theirs[i]) > 0
+        ]
+        constant = sum(1 for i in range(n) if np.ptp(mine[i]) == 0 and np.ptp(theirs[i]) == 0)
+        rows.append(
+            {
+                "arch": arch,
+                "layer": layer,
+                "n": n,
+                "compared": len(corrs),
+                "both_constant": constant,
+                "min_r": round(min(corrs), 6),
+                "median_r": round(float(np.median(corrs)), 6),
+            }
+        )
+        print(f"agreement {arch} {layer}: min r {min(corrs):.6f} over {len(corrs)}", flush=True)
+    return rows
+
+
+def figure(path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x, _labels, boxes = shapes_batch(4, HELD_OUT_SEED)
+    picks = [(a, c) for a in TINY_ARCHS for c in CANDIDATES[a][:2]] + [(a, CANDIDATES[a][-1]) for a in TINY_ARCHS]
+    fig, axes = plt.subplots(len(picks), 5, figsize=(10, 2.1 * len(picks)))
+    shown = ((x - x.amin()) / (x.amax() - x.amin())).permute(0, 2, 3, 1)
+    for row, (arch, (label, layer, reshape)) in enumerate(picks):
+        model = load_tiny(arch)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            maps = netloupe.explain(model, x, "gradcam", None, layer, reshape=reshape).maps["gradcam"][:, 0]
+        axes[row, 0].text(0, 0.5, f"{arch}\n{label}", fontsize=8, va="center")
+        axes[row, 0].axis("off")
+        for i in range(4):
+            ax = axes[row, i + 1]
+            ax.imshow(shown[i])
+            ax.imshow(maps[i], cmap="jet", alpha=0.45)
+            y0, x0, y1, x1 = boxes[i].tolist()
+            ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", lw=1.5))
+            ax.axis("off")
+    fig.tight_layout()
+    atomic_write(path, lambda p: fig.savefig(p, dpi=80, format="png"))
+    plt.close(fig)
+
+
+def table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    lines = [
+        "# Synthetic ground truth: the layer choice on transformers",
+        "",
+        f"Maps of the predicted class, {meta['n']} held-out images per model (seed {HELD_OUT_SEED}); pointing game "
+        "strict (the map's maximum inside the object's box); energy = share of the map inside the box "
+        "(the box covers the 'area' share on average: chance level). Tiny models trained by "
+        "`scripts/train_tiny_transformers.py` (cards in `src/netloupe/models/data/tiny_*.json`).",
+        "",
+        f"Machine: {meta['machine']}, torch {meta['torch']}, {meta['date']}. Command: `{meta['command']}`.",
+        "",
+        "How to read it: the last block's norm2 / output / final norm of a class-token ViT get no gradient at",
+        "the patch tokens (only the class token reaches the head), so their maps are empty (energy NaN); the",
+        "previous automatic choice (attention keys, read as an image) and Swin's channels-last output read as",
+        "channels-first are at chance. For Swin, norm1 vs norm2 of the last block (TorchCAM PR #412) is measured",
+        "here: norm2's maps are at chance. Grad-CAM at the automatic layer highlights the object but often also the",
+        "achromatic distractor square, so its pointing game stays well below the 95% the issue asks for;",
+        "attention rollout, which follows the class token's attention through every block, reaches it on ViT/DeiT.",
+        "",
+        "| model | choice | method | layer (layout, grid) | pointing game | energy in box | area |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        grid = "x".join(str(g) for g in r["grid"])
+        prefix = f", {r['prefix_tokens']} prefix" if r["prefix_tokens"] else ""
+        lines.append(
+            f"| {r['arch']} | {r['choice']} | {r['method']} | `{r['layer']}` ({r['layout']}, {grid}{prefix}) | "
+            f"{r['pointing_game']:.3f} | {r['energy_in_box']:.3f} | {r['box_area_share']:.3f} |"
+        )
+    lines += [
+        "",
+        "## Agreement with pytorch-grad-cam (Grad-CAM, same layer, its documented reshape_transform)",
+        "",
+        "| model | layer | compared | both maps constant | min r | median r |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a in meta["agreement"]:
+        lines.append(
+            f"| {a['arch']} | `{a['layer']}` | {a['compared']}/{a['n']} | {a['both_constant']} | "
+            f"{a['min_r']:.6f} | {a['median_r']:.6f} |"
+        )
+    lines += ["", "![examples](ground_truth_examples.png)", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=500)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rows = [row for arch in TINY_ARCHS for row in evaluate(arch, args.n)]
+    meta: dict[str, Any] = {
+        "agreement": agreement(),
+        "n": args.n,
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} thread",
+        "torch": torch.__version__,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python scripts/transformers_ground_truth.py" + (f" --n {args.n}" if args.n != 500 else ""),
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(OUT / "ground_truth.json", {"meta": meta, "rows": rows})
+    figure(OUT / "ground_truth_examples.png")
+    atomic_write_text(OUT / "ground_truth.md", table(rows, meta))
+
+
+if __name__ == "__main__":
+    main()

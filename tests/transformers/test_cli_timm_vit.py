@@ -1,0 +1,27 @@
+"""`netloupe explain --arch <timm ViT> --checkpoint`: the automatic layer is the ViT's norm1, read as tokens."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import timm
+import torch
+
+from netloupe.cli.main import main
+from netloupe.demo.images import demo_photo
+
+
+def test_cli_explains_a_timm_vit_from_arch_and_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    torch.manual_seed(0)
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=3)
+    torch.save(model.state_dict(), tmp_path / "vit.pt")
+    photo = tmp_path / "cat.jpg"
+    demo_photo("chelsea.png").save(photo)
+    argv = ["explain", str(photo), "--arch", "vit_tiny_patch16_224", "--checkpoint", str(tmp_path / "vit.pt")]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--top-k", "1", "--out", str(tmp_path / "out"), "--device", "cpu"])
+    assert int(exc.value.code or 0) == 0, capsys.readouterr().err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["layers"] == ["blocks.11.norm1"]

@@ -1,0 +1,56 @@
+"""The shipped tiny transformers: automatic layer choice vs hand-picked layers on synthetic ground truth.
+
+The full table is ``results/transformers/ground_truth.md`` (``scripts/transformers_ground_truth.py``);
+this is its fast check on 64 held-out images (a seed neither training nor the table uses).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+import netloupe
+from netloupe.models.tiny_transformers import load_tiny, locate_scores, shapes_batch
+
+N = 64
+
+
+@pytest.fixture(scope="module")
+def held_out() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return shapes_batch(N, seed=4_000_000)
+
+
+def _score(arch: str, data, method: str = "gradcam", layer: str | None = None, reshape: str | None = None):  # type: ignore[no-untyped-def]
+    x, _, boxes = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        maps = netloupe.explain(load_tiny(arch), x, method, None, layer, reshape=reshape).maps[method][:, 0]
+    hits, energy = locate_scores(maps, boxes)
+    return float(hits.float().mean()), float(energy.nan_to_num(0.0).mean())
+
+
+@pytest.mark.parametrize("arch", ["tiny_vit_reg", "tiny_deit"])
+def test_vit_like_automatic_layer_points_at_the_object(arch: str, held_out) -> None:  # type: ignore[no-untyped-def]
+    x, labels, boxes = held_out
+    assert (load_tiny(arch)(x).argmax(1) == labels).float().mean() >= 0.98
+    area = float(((boxes[:, 2] - boxes[:, 0]) ** 2).float().mean()) / 32**2
+    auto_pg, auto_energy = _score(arch, held_out)
+    old_pg, old_energy = _score(arch, held_out, layer="blocks.3.attn.k_norm")  # the previous automatic choice
+    block_pg, _ = _score(arch, held_out, layer="blocks.3")  # last block output: no gradient at the patch tokens
+    assert auto_pg >= 0.45 and auto_energy >= 3 * area
+    assert auto_pg >= old_pg + 0.25 and auto_energy >= 2 * old_energy
+    assert block_pg <= 0.05
+    rollout_pg, _ = _score(arch, held_out, "rollout")
+    assert rollout_pg >= 0.9
+
+
+def test_swin_automatic_layer_beats_the_misread_layout(held_out) -> None:  # type: ignore[no-untyped-def]
+    x, labels, boxes = held_out
+    assert (load_tiny("tiny_swin")(x).argmax(1) == labels).float().mean() >= 0.98
+    area = float(((boxes[:, 2] - boxes[:, 0]) ** 2).float().mean()) / 32**2
+    auto_pg, auto_energy = _score("tiny_swin", held_out)
+    old_pg, _ = _score("tiny_swin", held_out, layer="norm", reshape="channels-first")
+    assert auto_energy >= 1.2 * area, (auto_energy, area)
+    assert auto_pg >= old_pg + 0.15, (auto_pg, old_pg)
