@@ -27,18 +27,16 @@ _SENTENCES = [
 
 def build(ctx: DemoContext) -> ReportSection | None:
     """Coloured tokens, gate heatmaps and a row-by-row digit LSTM; None if the shipped weights are absent."""
-    try:
-        import matplotlib
+    import matplotlib
 
-        matplotlib.use("Agg")
-        from ..attribution import integrated_gradients
-        from ..sequence.checkpoint import load_bundle
-        from ..sequence.data import digits_rows
-        from ..sequence.explain import explain_text
-        from ..sequence.inspect import lstm_states
-        from ..sequence.views import plot_state_heatmaps, tokens_html
-    except ImportError:
-        return None
+    matplotlib.use("Agg")
+    from ..attribution import integrated_gradients
+    from ..sequence.checkpoint import load_bundle
+    from ..sequence.data import digits_rows
+    from ..sequence.explain import explain_text
+    from ..sequence.inspect import lstm_states
+    from ..sequence.views import plot_state_heatmaps, tokens_html
+
     try:
         sentiment = load_bundle("sentiment")
         digits = load_bundle("digits")

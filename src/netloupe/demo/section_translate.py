@@ -27,17 +27,15 @@ _EXAMPLES = [
 
 def build(ctx: DemoContext) -> ReportSection | None:
     """Attention rows next to integrated gradients for a few dates; None if the shipped weights are absent."""
-    try:
-        import matplotlib
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-        from ..sequence.translate_data import render_date
-        from ..sequence.translate_explain import explain_translation
-        from ..sequence.translate_train import load_translator
-    except ImportError:
-        return None
+    from ..sequence.translate_data import render_date
+    from ..sequence.translate_explain import explain_translation
+    from ..sequence.translate_train import load_translator
+
     try:
         bundle = load_translator()
     except NetloupeError as exc:

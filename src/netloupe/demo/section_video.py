@@ -18,18 +18,16 @@ __all__ = ["build"]
 
 def build(ctx: DemoContext) -> ReportSection | None:
     """A Grad-CAM strip for two clips and the map scores on a few dozen fresh clips; None without weights."""
-    try:
-        import matplotlib
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        import numpy as np
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
 
-        from ..video.data import CLASSES, make_video_set
-        from ..video.explain import explain_clips, load_shipped_video_models, score_maps
-        from ..video.views import plot_strip
-    except ImportError:
-        return None
+    from ..video.data import CLASSES, make_video_set
+    from ..video.explain import explain_clips, load_shipped_video_models, score_maps
+    from ..video.views import plot_strip
+
     try:
         models = load_shipped_video_models()
         data = make_video_set(12 if ctx.fast else 36, seed=2024, frames=16, digits_slice=slice(1300, None))
