@@ -74,7 +74,39 @@ def caption_train(
     console.print(f"checkpoint: {res['checkpoint']}  ({res['wall_seconds']:.0f} s)")
 
 
+def caption_attention(
+    which: str = typer.Argument(..., help="synthetic (shapes scenes, grounded words) or medpix (real data)"),
+    data: Path | None = typer.Option(None, help="medpix2-captions-subset folder (default: shared data)"),
+    out: Path = typer.Option(Path("results/caption"), help="folder for scores and figures"),
+    cache: Path = typer.Option(Path("out/caption"), help="folder for cached encoder maps (and MedPix checkpoint)"),
+    ship: Path | None = typer.Option(None, help="synthetic only: also write synthetic_captioner.pt (float16) here"),
+    epochs: int = typer.Option(0, help="epochs (0 = 12 synthetic / 20 medpix)"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Train the Show-Attend-Tell captioner, score it against baselines; synthetic: pointing game per word."""
+    import torch
+
+    from .._paths import shared_data_dir
+    from ..caption.attention_eval import run_medpix, run_synthetic
+
+    torch.set_num_threads(1)
+    if which == "synthetic":
+        run_synthetic(out, cache, ship, epochs or 12, seed, log=console.print)
+        console.print((out / "synthetic.md").read_text())
+        return
+    if which != "medpix":
+        fail(f"which: expected 'synthetic' or 'medpix', got {which!r}")
+    if data is None:
+        root = shared_data_dir()
+        if root is None or not (root / "medpix2-captions-subset").is_dir():
+            fail("data: pass --data with the medpix2-captions-subset folder")
+        data = root / "medpix2-captions-subset"
+    run_medpix(data, out, cache, epochs or 20, seed, log=console.print)
+    console.print((out / "medpix_attention.md").read_text())
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``netloupe caption IMAGE [--explain]`` and ``netloupe caption-train``."""
+    """Add ``netloupe caption IMAGE [--explain]``, ``netloupe caption-train`` and ``caption-attention``."""
     app.command("caption")(caption)
     app.command("caption-train")(caption_train)
+    app.command("caption-attention")(caption_attention)
