@@ -13,14 +13,12 @@ from netloupe.errors import InputError
 
 BOS, EOS, A, B = 0, 1, 2, 3
 # Next-word probabilities given the last word (a first-order chain).
-TABLE = torch.tensor(
-    [
-        [0.0, 0.0, 0.6, 0.4],  # after <bos>: a 0.6, b 0.4
-        [0.0, 1.0, 0.0, 0.0],  # after <eos>: stay
-        [0.0, 0.4, 0.3, 0.3],  # after a: <eos> 0.4
-        [0.0, 0.9, 0.05, 0.05],  # after b: <eos> 0.9
-    ]
-)
+TABLE = torch.tensor([
+    [0.0, 0.0, 0.6, 0.4],  # after <bos>: a 0.6, b 0.4
+    [0.0, 1.0, 0.0, 0.0],  # after <eos>: stay
+    [0.0, 0.4, 0.3, 0.3],  # after a: <eos> 0.4
+    [0.0, 0.9, 0.05, 0.05],  # after b: <eos> 0.9
+])
 
 
 def step(tokens: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:

@@ -60,9 +60,8 @@ def test_each_word_looks_at_its_own_region() -> None:
     # the score is the word's log-probability at its own position (t = 1, 2, 3)
     f = torch.tensor([1 / 4, 1 / 4])
     expected = [F.log_softmax(torch.tensor([0, 0, 0, 0, 3 * f[0], 3 * f[1]]) * t, -1) for t in (1, 2, 3)]
-    assert logp.tolist() == pytest.approx(
-        [float(expected[0][RED]), float(expected[1][GREEN]), float(expected[2][RED])], abs=1e-5
-    )
+    assert logp.tolist() == pytest.approx([float(expected[0][RED]), float(expected[1][GREEN]),
+                                           float(expected[2][RED])], abs=1e-5)
     with pytest.raises(InputError, match="no words"):
         explain_words(captioner, _image(), [], bos=2)
 
