@@ -59,18 +59,28 @@ def decode_captions(
     beam: int = 1,
     max_len: int = 30,
     batch_size: int = 64,
+    min_len: int = 0,
 ) -> list[list[str]]:
-    """Captions (word lists) of encoder maps ``feats`` (N, D, h, w): greedy, or beam search when ``beam > 1``."""
+    """Captions (word lists) of encoder maps ``feats`` (N, D, h, w): greedy, or beam search when ``beam > 1``.
+
+    ``min_len`` forbids ``<eos>`` before that many words (see :mod:`netloupe.caption.decode`).
+    """
     decoder.eval()
     out: list[list[str]] = []
     for s in range(0, feats.shape[0], batch_size):
         state = decoder.start(feats[s : s + batch_size])
         if beam == 1:
-            hyps = greedy_decode(decoder.step, state, vocab.bos_id, vocab.eos_id, max_len)
+            hyps = greedy_decode(decoder.step, state, vocab.bos_id, vocab.eos_id, max_len, min_len)
         else:
             hyps = [
                 beam_search(
-                    decoder.step, tuple(x[i : i + 1] for x in state), vocab.bos_id, vocab.eos_id, beam, max_len
+                    decoder.step,
+                    tuple(x[i : i + 1] for x in state),
+                    vocab.bos_id,
+                    vocab.eos_id,
+                    beam,
+                    max_len,
+                    min_len=min_len,
                 )[0]
                 for i in range(state[0].shape[0])
             ]
@@ -97,9 +107,10 @@ def fit_attention(
     min_count: int = 2,
     max_words: int = 30,
     decoder_kwargs: dict[str, Any] | None = None,
+    select: str = "bleu",
     log: Log = None,
 ) -> AttentionFit:
-    """Train on (map, caption) pairs; keep the epoch with the best greedy dev BLEU-4.
+    """Train on (map, caption) pairs; keep the epoch with the best greedy dev BLEU-4 (or lowest dev loss).
 
     Args:
         train_feats: encoder maps (N, D, h, w) of the training images (float16 is fine).
@@ -107,7 +118,11 @@ def fit_attention(
         dev_feats: maps of the dev images; dev_references: their reference captions.
         min_count: vocabulary = training words seen at least this often.
         max_words: captions are cut to this many words (and decoding stops there).
+        select: ``"bleu"`` keeps the epoch with the best greedy dev BLEU-4; ``"loss"`` the one with the
+            lowest teacher-forced dev cross-entropy against the first reference (steadier when BLEU is near 0).
     """
+    if select not in ("bleu", "loss"):
+        raise InputError(f"select: expected 'bleu' or 'loss', got {select!r}")
     if len(train_feats) != len(train_captions):
         raise InputError(f"train_captions: expected {len(train_feats)} captions, got {len(train_captions)}")
     torch.manual_seed(seed)
@@ -137,10 +152,12 @@ def fit_attention(
             torch.nn.utils.clip_grad_norm_(decoder.parameters(), 5.0)
             opt.step()
             total += float(loss.detach()) * len(chunk)
-        score = corpus_bleu(decode_captions(decoder, vocab, dev_feats, max_len=max_words), dev_references)["bleu4"]
-        history.append({"epoch": epoch, "loss": total / len(pairs), "dev_bleu4": score})
+        bleu = corpus_bleu(decode_captions(decoder, vocab, dev_feats, max_len=max_words), dev_references)["bleu4"]
+        dev_loss = _dev_loss(decoder, vocab, dev_feats, dev_references, max_words, batch_size)
+        score = bleu if select == "bleu" else -dev_loss
+        history.append({"epoch": epoch, "loss": total / len(pairs), "dev_loss": dev_loss, "dev_bleu4": bleu})
         if log is not None:
-            log(f"epoch {epoch}: loss {total / len(pairs):.3f} dev BLEU-4 {100 * score:.2f}")
+            log(f"epoch {epoch}: loss {total / len(pairs):.3f} dev loss {dev_loss:.3f} dev BLEU-4 {100 * bleu:.2f}")
         if score > best:
             best, best_epoch = score, epoch
             best_state = {k: v.clone() for k, v in decoder.state_dict().items()}
@@ -148,6 +165,29 @@ def fit_attention(
         decoder.load_state_dict(best_state)
     decoder.eval()
     return AttentionFit(decoder, vocab, best_epoch, history, time.perf_counter() - start)
+
+
+@torch.no_grad()
+def _dev_loss(
+    decoder: AttentionDecoder,
+    vocab: CaptionVocab,
+    feats: Tensor,
+    references: Sequence[Sequence[Sequence[str]]],
+    max_words: int,
+    batch_size: int,
+) -> float:
+    """Mean teacher-forced cross-entropy per word of each image's first reference."""
+    decoder.eval()
+    total, words = 0.0, 0
+    rows = [(i, [vocab.bos_id, *[vocab.index.get(w, vocab.unk_id) for w in r[0]][:max_words], vocab.eos_id])
+            for i, r in enumerate(references) if r and r[0]]  # fmt: skip
+    for s in range(0, len(rows), batch_size):
+        chunk = rows[s : s + batch_size]
+        tok = _batch([x for _, x in chunk])
+        logp = decoder(feats[[i for i, _ in chunk]], tok[:, :-1])
+        total += float(F.nll_loss(logp.flatten(0, 1), tok[:, 1:].flatten(), ignore_index=vocab.pad_id, reduction="sum"))
+        words += int((tok[:, 1:] != vocab.pad_id).sum())
+    return total / max(1, words)
 
 
 def nearest_and_commonest(
