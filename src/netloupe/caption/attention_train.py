@@ -220,6 +220,7 @@ def save_attention_captioner(
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a packaged file must be readable by everyone
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
