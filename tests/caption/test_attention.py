@@ -98,3 +98,21 @@ def test_pointing_hit_and_upsampling() -> None:
     assert up.shape == (1, 8, 8) and float(up.max()) == 1.0 and float(up.min()) == 0.0
     assert int(up[0].argmax()) // 8 >= 4 and int(up[0].argmax()) % 8 >= 4  # peak in the bottom-right quarter
     assert float(upsample_maps(torch.zeros(1, 2, 2), 4).abs().sum()) == 0.0
+
+
+def test_fit_keeps_the_epoch_with_the_lowest_dev_loss_and_never_generates_unk() -> None:
+    from netloupe.caption.attention_train import decode_captions, fit_attention
+
+    torch.manual_seed(0)
+    feats = torch.randn(6, 5, 2, 2)
+    caps = [["red", "circle"], ["blue", "square"], ["red", "square"]] * 2
+    fit = fit_attention(
+        feats, caps, feats[:2], [[c] for c in caps[:2]], epochs=3, seed=0, min_count=1, select="loss",
+        decoder_kwargs={"project_dim": 4, "embed_dim": 4, "hidden": 8, "attention_dim": 4},
+    )  # fmt: skip
+    losses = [h["dev_loss"] for h in fit.history]
+    assert fit.best_epoch == 1 + losses.index(min(losses))  # a loss is negative as a score: kept all the same
+    out = decode_captions(fit.decoder, fit.vocab, feats, max_len=4, min_len=3)
+    assert all(len(c) >= 3 and "<unk>" not in c for c in out)
+    with pytest.raises(InputError, match="select"):
+        fit_attention(feats, caps, feats[:2], [[c] for c in caps[:2]], epochs=1, select="cider")

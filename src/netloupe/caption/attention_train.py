@@ -63,18 +63,26 @@ def decode_captions(
 ) -> list[list[str]]:
     """Captions (word lists) of encoder maps ``feats`` (N, D, h, w): greedy, or beam search when ``beam > 1``.
 
-    ``min_len`` forbids ``<eos>`` before that many words (see :mod:`netloupe.caption.decode`).
+    ``min_len`` forbids ``<eos>`` before that many words (see :mod:`netloupe.caption.decode`); ``<unk>``
+    (and ``<pad>``/``<bos>``) are never generated.
     """
     decoder.eval()
+
+    def step(tokens: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        logp, state = decoder.step(tokens, state)
+        logp = logp.clone()
+        logp[:, [vocab.unk_id, vocab.pad_id, vocab.bos_id]] = float("-inf")  # never generate these
+        return logp, state
+
     out: list[list[str]] = []
     for s in range(0, feats.shape[0], batch_size):
         state = decoder.start(feats[s : s + batch_size])
         if beam == 1:
-            hyps = greedy_decode(decoder.step, state, vocab.bos_id, vocab.eos_id, max_len, min_len)
+            hyps = greedy_decode(step, state, vocab.bos_id, vocab.eos_id, max_len, min_len)
         else:
             hyps = [
                 beam_search(
-                    decoder.step,
+                    step,
                     tuple(x[i : i + 1] for x in state),
                     vocab.bos_id,
                     vocab.eos_id,
@@ -136,7 +144,7 @@ def fit_attention(
     decoder = AttentionDecoder(len(vocab), train_feats.shape[1], **(decoder_kwargs or {}))
     opt = torch.optim.Adam(decoder.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    best, best_epoch, best_state, history = -1.0, 0, None, []
+    best, best_epoch, best_state, history = float("-inf"), 0, None, []
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         decoder.train()
