@@ -116,3 +116,25 @@ def test_fit_keeps_the_epoch_with_the_lowest_dev_loss_and_never_generates_unk() 
     assert all(len(c) >= 3 and "<unk>" not in c for c in out)
     with pytest.raises(InputError, match="select"):
         fit_attention(feats, caps, feats[:2], [[c] for c in caps[:2]], epochs=1, select="cider")
+
+
+def test_rerank_neighbours_k1_is_the_nn_baseline_and_all_k_takes_the_most_probable() -> None:
+    from netloupe.caption.attention_train import nearest_and_commonest, rerank_neighbours
+    from netloupe.caption.text import CaptionVocab
+
+    torch.manual_seed(3)
+    caps = [["red", "circle"], ["blue", "square", "here"], ["red", "square"], ["a", "blue", "circle"]]
+    vocab = CaptionVocab.build(caps, min_count=1)
+    dec = AttentionDecoder(len(vocab), 5, project_dim=4, embed_dim=4, hidden=8, attention_dim=4).eval()
+    train, test = torch.randn(4, 5, 2, 2), torch.randn(3, 5, 2, 2)
+    assert rerank_neighbours(dec, vocab, train, caps, test, k=1) == nearest_and_commonest(train, caps, test)[
+        "nearest-neighbour caption"
+    ]
+    chosen = rerank_neighbours(dec, vocab, train, caps, test, k=4)
+    for i in range(3):  # the mean log-probability per word (incl. <eos>) of every caption, one at a time
+        scores = []
+        for c in caps:
+            ids = torch.tensor([vocab.encode(c)])
+            logp = dec(test[i : i + 1], ids[:, :-1])[0]
+            scores.append(float(logp.gather(1, ids[0, 1:, None]).mean()))
+        assert chosen[i] == caps[max(range(4), key=lambda j: scores[j])]

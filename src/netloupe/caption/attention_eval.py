@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from ..io.atomic import atomic_write_bytes, atomic_write_text
-from .attention_train import AttentionFit, decode_captions, fit_attention, nearest_and_commonest
+from .attention_train import AttentionFit, decode_captions, fit_attention, nearest_and_commonest, rerank_neighbours
 from .bleu import corpus_bleu
 from .cider import cider_d
 from .grounding import attention_maps, feature_gradcam, pointing_hit, upsample_maps
@@ -100,6 +100,8 @@ def _features(scenes: dict[str, list[Scene]], cache: str | Path, seed: int) -> d
 #: (label, beam width, minimum caption length) of the decodings compared on dev.
 Decoding = tuple[str, int, int]
 SYNTHETIC_DECODINGS: list[Decoding] = [("greedy", 1, 0), ("beam 3", 3, 0)]
+#: Neighbour counts compared on dev for the re-ranking system (1 = the nearest-neighbour baseline).
+RERANK_K = (1, 5, 10, 20)
 MEDPIX_DECODINGS: list[Decoding] = [
     ("greedy", 1, 0),
     ("beam 3", 3, 0),
@@ -339,13 +341,26 @@ def run_medpix(
         f"attention LSTM, {label}": decode_captions(fit.decoder, fit.vocab, test, beam=b, min_len=m)
         for label, b, m in MEDPIX_DECODINGS
     }
-    systems.update(nearest_and_commonest(feats[split["train"]], [tokens[i] for i in split["train"]], test))
+    train_caps = [tokens[i] for i in split["train"]]
+    rerank_dev = {
+        k: 100
+        * corpus_bleu(
+            rerank_neighbours(fit.decoder, fit.vocab, feats[split["train"]], train_caps, feats[split["dev"]], k),
+            dev_refs,
+        )["bleu4"]
+        for k in RERANK_K
+    }
+    k_best = max(RERANK_K, key=lambda k: (rerank_dev[k], -k))
+    rerank_label = f"attention LSTM re-ranking the {k_best} nearest training captions (k chosen on dev)"
+    systems[rerank_label] = rerank_neighbours(fit.decoder, fit.vocab, feats[split["train"]], train_caps, test, k_best)
+    systems.update(nearest_and_commonest(feats[split["train"]], train_caps, test))
     table = score_systems(systems, refs)
     ckpt = save_attention_captioner(fit, Path(cache) / "medpix_attention.pt", table[chosen], MEDPIX_CARD)
     result = {
         "scores": table,
         "chosen": chosen,
         "dev_bleu4_by_decoding": dev_bleu,
+        "dev_bleu4_by_rerank_k": {str(k): round(v, 2) for k, v in rerank_dev.items()},
         "best_epoch": fit.best_epoch,
         "epochs": epochs,
         "seed": seed,
@@ -364,7 +379,10 @@ def run_medpix(
         "`PYTHONPATH=src python -m netloupe caption-attention medpix`.",
         f"Epoch {fit.best_epoch}/{epochs} kept by the lowest dev cross-entropy; the decoding (beam width, minimum "
         "length) chosen by dev BLEU-4 " + ", ".join(f"{k} {v:.2f}" for k, v in dev_bleu.items()) + ". "
-        "One reference per image (the author's caption); baselines use the same mean-pooled encoder features.",
+        "One reference per image (the author's caption); baselines use the same mean-pooled encoder features. "
+        "Re-ranking: the captions of the k nearest training images, re-ranked by the decoder's mean log-probability "
+        "per word; dev BLEU-4 by k: " + ", ".join(f"k={k} {v:.2f}" for k, v in rerank_dev.items()) + " (k=1 is the "
+        "nearest-neighbour baseline).",
         "",
         *_score_md(table, chosen),
         "",

@@ -33,6 +33,7 @@ __all__ = [
     "fit_attention",
     "load_attention_captioner",
     "nearest_and_commonest",
+    "rerank_neighbours",
     "save_attention_captioner",
 ]
 
@@ -207,6 +208,41 @@ def nearest_and_commonest(
     nearest = [list(train_captions[j]) for j in (f_te @ f_tr.T).argmax(1).tolist()]
     commonest = Counter(" ".join(c) for c in train_captions).most_common(1)[0][0].split()
     return {"nearest-neighbour caption": nearest, "most frequent caption": [commonest for _ in range(len(test_feats))]}
+
+
+@torch.no_grad()
+def rerank_neighbours(
+    decoder: AttentionDecoder,
+    vocab: CaptionVocab,
+    train_feats: Tensor,
+    train_captions: Sequence[Sequence[str]],
+    feats: Tensor,
+    k: int = 10,
+    max_words: int = 30,
+) -> list[list[str]]:
+    """Retrieve, then let the captioner choose: per image, the captions of its ``k`` nearest training images
+    (cosine of mean-pooled maps, as the nearest-neighbour baseline) re-ranked by the decoder's mean
+    log-probability per word, log p(caption | image) / (words + 1) (Devlin et al., 2015, compare
+    retrieval and generation this way). ``k = 1`` is the nearest-neighbour baseline itself.
+    """
+    if k < 1:
+        raise InputError(f"k: expected >= 1 neighbours, got {k}")
+    decoder.eval()
+    f_tr = F.normalize(train_feats.float().mean((2, 3)), dim=1)
+    f_te = F.normalize(feats.float().mean((2, 3)), dim=1)
+    nearest = (f_te @ f_tr.T).topk(min(k, len(train_captions)), dim=1).indices.tolist()
+    out: list[list[str]] = []
+    for i, idx in enumerate(nearest):
+        cands = list(dict.fromkeys(" ".join(train_captions[j]) for j in idx if train_captions[j]))
+        ids = [[vocab.bos_id, *[vocab.index.get(w, vocab.unk_id) for w in c.split()][:max_words], vocab.eos_id]
+               for c in cands]  # fmt: skip
+        tok = _batch(ids)
+        logp = decoder(feats[i : i + 1].expand(len(ids), -1, -1, -1), tok[:, :-1])
+        gold = tok[:, 1:]
+        per_word = logp.gather(2, gold[..., None])[..., 0].masked_fill(gold == vocab.pad_id, 0.0)
+        score = per_word.sum(1) / (gold != vocab.pad_id).sum(1)
+        out.append(cands[int(score.argmax())].split())
+    return out
 
 
 def save_attention_captioner(
