@@ -135,6 +135,7 @@ def test_rerank_neighbours_k1_is_the_nn_baseline_and_all_k_takes_the_most_probab
         scores = []
         for c in caps:
             ids = torch.tensor([vocab.encode(c)])
-            logp = dec(test[i : i + 1], ids[:, :-1])[0]
+            with torch.no_grad():
+                logp = dec(test[i : i + 1], ids[:, :-1])[0]
             scores.append(float(logp.gather(1, ids[0, 1:, None]).mean()))
         assert chosen[i] == caps[max(range(4), key=lambda j: scores[j])]
