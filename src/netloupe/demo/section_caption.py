@@ -94,7 +94,7 @@ def _word_by_word(results: Path) -> list[str]:
         "scenes whose every colour and shape word has a known box (dashed). Top row: the decoder's own attention "
         "for the word; bottom row: Grad-CAM for the word's log-probability.</p>"
     ]
-    for strip in sorted((results / "caption").glob("synthetic_words_*.png"))[:2]:
+    for strip in sorted((results / "caption").glob("synthetic_words_*.png"))[:1]:
         parts.append(_png(strip, "per-word maps: decoder attention (top) and Grad-CAM (bottom)"))
     parts.append("<h4>Caption quality on held-out scenes</h4>" + tables[0])
     if len(tables) > 1:
