@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -15,7 +16,11 @@ DEFAULT_CKPT = Path("out/caption/captioner.pt")
 
 def caption(
     image: Path = typer.Argument(..., help="image file to caption"),
-    model: Path = typer.Option(DEFAULT_CKPT, help="captioner checkpoint (from `netloupe caption-train`)"),
+    model: Path = typer.Option(
+        DEFAULT_CKPT,
+        help="captioner checkpoint (`netloupe caption-train`, or an attention captioner such as "
+        "src/netloupe/models/data/synthetic_captioner.pt)",
+    ),
     explain: bool = typer.Option(False, "--explain", help="Grad-CAM per word, written as a PNG strip"),
     out: Path | None = typer.Option(None, help="PNG for the strip (default: IMAGE-caption.png)"),
     beam: int = typer.Option(3, help="beam width (1 = greedy)"),
@@ -25,10 +30,9 @@ def caption(
     import torch
 
     from ..caption.explain import explain_caption, strip_figure
-    from ..caption.train import load_captioner
 
     torch.set_num_threads(1)
-    bundle = load_captioner(model)
+    bundle = _load_any(model)
     if not image.is_file():
         fail(f"image: {image} not found")
     if not explain:
@@ -47,6 +51,20 @@ def caption(
     plt.close(fig)  # type: ignore[arg-type]
     tmp.replace(path)
     console.print(f"wrote {path}")
+
+
+def _load_any(model: Path) -> Any:
+    """The pooled-feature captioner or, for a Show-Attend-Tell checkpoint, the attention captioner."""
+    from ..caption.attention_train import load_attention_captioner
+    from ..caption.train import load_captioner
+    from ..errors import ModelLoadError
+
+    try:
+        return load_captioner(model)
+    except ModelLoadError as first:
+        if "format" not in str(first):
+            raise
+        return load_attention_captioner(model)
 
 
 def caption_train(
