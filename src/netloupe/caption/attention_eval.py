@@ -224,7 +224,7 @@ def run_synthetic(
     out: str | Path = "results/caption",
     cache: str | Path = "out/caption",
     ship: str | Path | None = None,
-    epochs: int = 12,
+    epochs: int = 25,
     seed: int = 0,
     log: Log = None,
 ) -> dict[str, Any]:
@@ -310,7 +310,7 @@ def run_medpix(
     data_dir: str | Path,
     out: str | Path = "results/caption",
     cache: str | Path = "out/caption",
-    epochs: int = 20,
+    epochs: int = 14,
     seed: int = 0,
     log: Log = None,
 ) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def caption_attention(
     out: Path = typer.Option(Path("results/caption"), help="folder for scores and figures"),
     cache: Path = typer.Option(Path("out/caption"), help="folder for cached encoder maps (and MedPix checkpoint)"),
     ship: Path | None = typer.Option(None, help="synthetic only: also write synthetic_captioner.pt (float16) here"),
-    epochs: int = typer.Option(0, help="epochs (0 = 12 synthetic / 20 medpix)"),
+    epochs: int = typer.Option(0, help="epochs (0 = 25 synthetic / 14 medpix)"),
     seed: int = typer.Option(0),
 ) -> None:
     """Train the Show-Attend-Tell captioner, score it against baselines; synthetic: pointing game per word."""
@@ -109,7 +109,7 @@ def caption_attention(
 
     torch.set_num_threads(1)
     if which == "synthetic":
-        run_synthetic(out, cache, ship, epochs or 12, seed, log=console.print)
+        run_synthetic(out, cache, ship, epochs or 25, seed, log=console.print)
         console.print((out / "synthetic.md").read_text())
         return
     if which != "medpix":
@@ -119,7 +119,7 @@ def caption_attention(
         if root is None or not (root / "medpix2-captions-subset").is_dir():
             fail("data: pass --data with the medpix2-captions-subset folder")
         data = root / "medpix2-captions-subset"
-    run_medpix(data, out, cache, epochs or 20, seed, log=console.print)
+    run_medpix(data, out, cache, epochs or 14, seed, log=console.print)
     console.print((out / "medpix_attention.md").read_text())
 
 
