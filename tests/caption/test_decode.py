@@ -54,3 +54,16 @@ def test_decoding_stops_at_max_len_and_rejects_bad_arguments() -> None:
         beam_search(step, (torch.zeros(1, 1),), BOS, EOS, beam=0)
     with pytest.raises(InputError, match="one sequence"):
         beam_search(step, (torch.zeros(2, 1),), BOS, EOS, beam=2)
+
+
+def test_min_len_forbids_an_early_end() -> None:
+    # greedy with min_len 2: a (0.6), then <eos> is forbidden: a (0.3, first of the tie), then <eos> (0.4)
+    h = greedy_decode(step, (torch.zeros(1, 1),), BOS, EOS, max_len=5, min_len=2)[0]
+    assert h.tokens == [A, A] and h.finished
+    assert h.log_prob == pytest.approx(math.log(0.6 * 0.3 * 0.4), rel=1e-5)
+    # beam 2 with min_len 2: "a b <eos>" = 0.6 * 0.3 * 0.9 = 0.162 beats "a a <eos>" = 0.072
+    best = beam_search(step, (torch.zeros(1, 1),), BOS, EOS, beam=2, max_len=5, min_len=2)[0]
+    assert best.tokens == [A, B]
+    assert best.log_prob == pytest.approx(math.log(0.162), rel=1e-5)
+    with pytest.raises(InputError, match="min_len"):
+        greedy_decode(step, (torch.zeros(1, 1),), BOS, EOS, max_len=3, min_len=3)

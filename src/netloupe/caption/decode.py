@@ -5,7 +5,8 @@ tensors whose first dimension is the batch (hypotheses), so beams are re-ordered
 Beam search keeps the ``beam`` best prefixes by summed log-probability (Graves, 2012; Sutskever, Vinyals &
 Le, 2014), sets finished hypotheses aside and stops when no live prefix can beat the best finished one
 (exact when ``alpha = 0``, because log-probabilities only fall as words are added). The final ranking
-divides by ``length ** alpha`` (Wu et al., 2016 use a smoothed variant).
+divides by ``length ** alpha`` (Wu et al., 2016 use a smoothed variant). ``min_len`` forbids ``<eos>``
+before that many words (a minimum-length constraint; the caption's own probabilities are unchanged otherwise).
 """
 
 from __future__ import annotations
@@ -34,10 +35,14 @@ class Hypothesis:
 
 
 @torch.no_grad()
-def greedy_decode(step: StepFn, state: State, bos: int, eos: int, max_len: int = 30) -> list[Hypothesis]:
-    """Most probable next word at every step, for a batch of ``B`` start states."""
+def greedy_decode(
+    step: StepFn, state: State, bos: int, eos: int, max_len: int = 30, min_len: int = 0
+) -> list[Hypothesis]:
+    """Most probable next word at every step, for a batch of ``B`` start states (no ``<eos>`` before ``min_len``)."""
     if max_len < 1:
         raise InputError(f"max_len: must be >= 1, got {max_len}")
+    if not 0 <= min_len < max_len:
+        raise InputError(f"min_len: must be in [0, max_len={max_len}), got {min_len}")
     b = state[0].shape[0]
     device = state[0].device
     tokens = torch.full((b,), bos, dtype=torch.long, device=device)
@@ -47,6 +52,9 @@ def greedy_decode(step: StepFn, state: State, bos: int, eos: int, max_len: int =
     lengths = torch.full((b,), max_len, dtype=torch.long, device=device)
     for t in range(max_len):
         logp, state = step(tokens, state)
+        if t < min_len:
+            logp = logp.clone()
+            logp[:, eos] = float("-inf")
         lp, tokens = logp.max(1)
         score = score + lp * alive
         out[:, t] = tokens
@@ -60,7 +68,14 @@ def greedy_decode(step: StepFn, state: State, bos: int, eos: int, max_len: int =
 
 @torch.no_grad()
 def beam_search(
-    step: StepFn, state: State, bos: int, eos: int, beam: int = 3, max_len: int = 30, alpha: float = 0.0
+    step: StepFn,
+    state: State,
+    bos: int,
+    eos: int,
+    beam: int = 3,
+    max_len: int = 30,
+    alpha: float = 0.0,
+    min_len: int = 0,
 ) -> list[Hypothesis]:
     """Beam search for ONE start state (batch 1); returns finished hypotheses, best first."""
     if beam < 1:
@@ -76,8 +91,11 @@ def beam_search(
     def rank(h: Hypothesis) -> float:
         return h.log_prob / max(1, len(h.tokens) + 1) ** alpha
 
-    for _ in range(max_len):
+    for t in range(max_len):
         logp, state = step(tokens, state)
+        if t < min_len:
+            logp = logp.clone()
+            logp[:, eos] = float("-inf")
         cand = (scores[:, None] + logp).flatten()
         top = cand.topk(min(beam * 2, cand.numel()))
         vocab = logp.shape[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -16,7 +17,11 @@ DEFAULT_CKPT = Path("out/caption/captioner.pt")
 
 def caption(
     image: Path = typer.Argument(..., help="image file to caption"),
-    model: Path = typer.Option(DEFAULT_CKPT, help="captioner checkpoint (from `netloupe caption-train`)"),
+    model: Path = typer.Option(
+        DEFAULT_CKPT,
+        help="captioner checkpoint (`netloupe caption-train`, or an attention captioner such as "
+        "src/netloupe/models/data/synthetic_captioner.pt)",
+    ),
     explain: bool = typer.Option(False, "--explain", help="Grad-CAM per word, written as a PNG strip"),
     out: Path | None = typer.Option(None, help="PNG for the strip (default: IMAGE-caption.png)"),
     beam: int = typer.Option(3, help="beam width (1 = greedy)"),
@@ -26,10 +31,9 @@ def caption(
     import torch
 
     from ..caption.explain import explain_caption, strip_figure
-    from ..caption.train import load_captioner
 
     torch.set_num_threads(1)
-    bundle = load_captioner(model)
+    bundle = _load_any(model)
     if not image.is_file():
         fail(f"image: {image} not found")
     if not explain:
@@ -48,6 +52,20 @@ def caption(
     finally:
         plt.close(fig)  # type: ignore[arg-type]
     console.print(f"wrote {path}")
+
+
+def _load_any(model: Path) -> Any:
+    """The pooled-feature captioner or, for a Show-Attend-Tell checkpoint, the attention captioner."""
+    from ..caption.attention_train import load_attention_captioner
+    from ..caption.train import load_captioner
+    from ..errors import ModelLoadError
+
+    try:
+        return load_captioner(model)
+    except ModelLoadError as first:
+        if "format" not in str(first):
+            raise
+        return load_attention_captioner(model)
 
 
 def caption_train(
@@ -75,7 +93,39 @@ def caption_train(
     console.print(f"checkpoint: {res['checkpoint']}  ({res['wall_seconds']:.0f} s)")
 
 
+def caption_attention(
+    which: str = typer.Argument(..., help="synthetic (shapes scenes, grounded words) or medpix (real data)"),
+    data: Path | None = typer.Option(None, help="medpix2-captions-subset folder (default: shared data)"),
+    out: Path = typer.Option(Path("results/caption"), help="folder for scores and figures"),
+    cache: Path = typer.Option(Path("out/caption"), help="folder for cached encoder maps (and MedPix checkpoint)"),
+    ship: Path | None = typer.Option(None, help="synthetic only: also write synthetic_captioner.pt (float16) here"),
+    epochs: int = typer.Option(0, help="epochs (0 = 25 synthetic / 14 medpix)"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Train the Show-Attend-Tell captioner, score it against baselines; synthetic: pointing game per word."""
+    import torch
+
+    from .._paths import shared_data_dir
+    from ..caption.attention_eval import run_medpix, run_synthetic
+
+    torch.set_num_threads(1)
+    if which == "synthetic":
+        run_synthetic(out, cache, ship, epochs or 25, seed, log=console.print)
+        console.print((out / "synthetic.md").read_text())
+        return
+    if which != "medpix":
+        fail(f"which: expected 'synthetic' or 'medpix', got {which!r}")
+    if data is None:
+        root = shared_data_dir()
+        if root is None or not (root / "medpix2-captions-subset").is_dir():
+            fail("data: pass --data with the medpix2-captions-subset folder")
+        data = root / "medpix2-captions-subset"
+    run_medpix(data, out, cache, epochs or 14, seed, log=console.print)
+    console.print((out / "medpix_attention.md").read_text())
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``netloupe caption IMAGE [--explain]`` and ``netloupe caption-train``."""
+    """Add ``netloupe caption IMAGE [--explain]``, ``netloupe caption-train`` and ``caption-attention``."""
     app.command("caption")(caption)
     app.command("caption-train")(caption_train)
+    app.command("caption-attention")(caption_attention)

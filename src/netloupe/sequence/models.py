@@ -6,6 +6,9 @@
   step is tagged, and whose max-pooled states predict the utterance's intent.
 * :class:`FeatureLSTM` — many-to-one over real-valued steps: ECG beats ``(N, 1, L)`` (channels first)
   or digit images read row by row ``(N, rows, cols)``.
+* :class:`LSTMFCN` — an LSTM branch and a fully convolutional branch read the same signal side by side
+  and their pooled features are concatenated before one linear layer (Karim, Majumdar, Darabi & Chen,
+  2018, "LSTM fully convolutional networks for time series classification").
 * :class:`SignalCNN` — a 1-D fully convolutional network with global average pooling and one linear
   layer (Wang, Yan & Oates, 2017, "Time series classification from scratch with deep neural networks"),
   so that CAM and Grad-CAM over time apply.
@@ -26,6 +29,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..errors import InputError, ModelLoadError
 
 __all__ = [
+    "LSTMFCN",
     "PAD_ID",
     "UNK_ID",
     "FeatureLSTM",
@@ -301,7 +305,66 @@ class SignalCNN(_Configured):
         return self.fc(self.dropout(self.pool(self.features(inputs)).flatten(1)))
 
 
-_CLASSES: dict[str, type[_Configured]] = {c.__name__: c for c in (TokenClassifier, SlotTagger, FeatureLSTM, SignalCNN)}
+class LSTMFCN(_Configured):
+    """LSTM-FCN (Karim et al., 2018): ``fc([dropout(LSTM last state); GAP(FCN(x))])``.
+
+    The FCN branch is three conv-BN-ReLU blocks (128/256/128 channels, kernels 8/5/3, "same" padding;
+    Wang et al., 2017). The LSTM branch reads the signal ``(N, C, L)`` as ``L / patch`` steps of
+    ``C * patch`` samples; ``patch = L`` is the paper's "dimension shuffle" (one step of L features),
+    smaller patches keep a real recurrence over time. The conv branch is ``features`` (so Grad-CAM over
+    time applies to it) and the LSTM's last state enters the same linear layer ``fc``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        hidden: int = 32,
+        patch: int = 8,
+        channels: tuple[int, ...] = (128, 256, 128),
+        kernels: tuple[int, ...] = (8, 5, 3),
+        lstm_dropout: float = 0.8,
+    ) -> None:
+        super().__init__()
+        self._store(
+            in_channels=in_channels,
+            num_classes=num_classes,
+            hidden=hidden,
+            patch=patch,
+            channels=list(channels),
+            kernels=list(kernels),
+            lstm_dropout=lstm_dropout,
+        )
+        self.in_channels, self.patch = in_channels, patch
+        self.rnn = nn.LSTM(in_channels * patch, hidden, batch_first=True)
+        self.lstm_dropout = nn.Dropout(lstm_dropout)
+        blocks: list[nn.Module] = []
+        c_in = in_channels
+        for c, k in zip(channels, kernels, strict=True):
+            blocks += [nn.Conv1d(c_in, c, k, padding="same"), nn.BatchNorm1d(c), nn.ReLU()]
+            c_in = c
+        self.features = nn.Sequential(*blocks)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.fc = nn.Linear(hidden + c_in, num_classes)
+
+    def steps(self, inputs: Tensor) -> Tensor:
+        """The LSTM branch's input: ``(N, L / patch, C * patch)`` (consecutive samples of all channels)."""
+        if inputs.ndim != 3 or inputs.shape[1] != self.in_channels:
+            raise InputError(f"inputs: expected (N, {self.in_channels}, L) signals, got {tuple(inputs.shape)}")
+        n, c, length = inputs.shape
+        if length % self.patch:
+            raise InputError(f"inputs: length must be a multiple of patch={self.patch}, got {length}")
+        return inputs.transpose(1, 2).reshape(n, length // self.patch, self.patch * c)
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        _, (h_n, _) = self.rnn(self.steps(inputs))
+        conv = self.pool(self.features(inputs)).flatten(1)
+        return self.fc(torch.cat([self.lstm_dropout(h_n[-1]), conv], 1))
+
+
+_CLASSES: dict[str, type[_Configured]] = {
+    c.__name__: c for c in (TokenClassifier, SlotTagger, FeatureLSTM, SignalCNN, LSTMFCN)
+}
 
 
 def build_model(config: dict[str, Any]) -> nn.Module:
