@@ -159,10 +159,6 @@ EXPECT = {
 
 #: Cases whose fix lives in a file owned by another part of the project: strict xfail, so the marker must
 #: go as soon as the fix lands (an unexpected pass fails the suite).
-_ELSEWHERE = {
-    "caption-train-missing": "caption/evaluate.py creates --out before checking --data",
-}
-
 _MEDICAL_CASES = {"explain-text-dcm", "explain-text-nii", "explain-nan-nii", "explain-truncated-nii"}
 _MEDICAL_CASES |= {"explain-huge-nii", "explain-huge-dcm"}
 
@@ -171,13 +167,7 @@ def _expand(argv: list[str], files: Files) -> list[str]:
     return [str(files[a[1:-1]]) if a.startswith("{") and a.endswith("}") else a for a in argv]
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=_ELSEWHERE[c])) if c in _ELSEWHERE else c
-        for c in sorted(CASES)
-    ],
-)
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_gives_one_error_line_and_exit_2(
     case: str, bad: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -51,8 +51,8 @@ def evaluate_captioner(
 
     start = time.perf_counter()
     out = Path(out)
+    trained = train_captioner(data_dir, cache, epochs, seed, log)  # reads --data first: a bad path writes nothing
     out.mkdir(parents=True, exist_ok=True)
-    trained = train_captioner(data_dir, cache, epochs, seed, log)
     rows, feats, vocab = trained.rows, trained.features, trained.vocab
     test = _split(rows, "test")
     test_rows = [rows[i] for i in test]

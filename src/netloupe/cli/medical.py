@@ -27,7 +27,9 @@ def train_cmd(
     marker: Optional[str] = typer.Option(
         None, help="train a BIASED model: stamp the tag marker in this corner on every positive image"
     ),
-    select: Optional[str] = typer.Option(None, help="best_val_auc (default) or last"),
+    select: Optional[str] = typer.Option(
+        None, help="best_val_auc, last or swa (the recipe's default: swa for breastmnist)"
+    ),
 ) -> None:
     """Train a CAM-compatible CNN with the fixed recipe; print and save the test accuracy and AUC."""
     import torch
