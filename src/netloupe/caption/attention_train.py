@@ -7,8 +7,6 @@ kept by greedy BLEU-4 on a dev split (never the test split). Features come from
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import InputError, ModelLoadError
+from ..io.atomic import atomic_write
 from .attention import AttentionCaptioner, AttentionDecoder
 from .bleu import corpus_bleu
 from .decode import beam_search, greedy_decode
@@ -260,16 +259,7 @@ def save_attention_captioner(
         "metrics": metrics,
         "card": card,
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a packaged file must be readable by everyone
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 @dataclass

@@ -148,7 +148,5 @@ def encode_spatial(
     feats = torch.cat(out)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(feats, tmp)
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: torch.save(feats, tmp))
     return feats
