@@ -175,9 +175,15 @@ def acts_on_last_dim(module: nn.Module | None) -> bool:
 
 
 def _stride_consistent(sides: tuple[int, ...], size: tuple[int, ...]) -> bool:
-    """``sides`` are ``size`` divided by one common stride (up to rounding)."""
+    """``sides`` are ``size`` divided by one common stride (up to rounding).
+
+    Volumes and clips (3 spatial axes) are often pooled per axis (a video network keeps its time axis,
+    a CT network its few slices), so there each side only has to be at most its input side.
+    """
     if len(sides) != len(size) or any(s < 1 for s in sides):
         return False
+    if len(size) == 3:
+        return all(s <= i for s, i in zip(sides, size, strict=True))
     ratios = [i / s for i, s in zip(size, sides, strict=True)]
     return max(ratios) / min(ratios) <= _STRIDE_SPREAD
 

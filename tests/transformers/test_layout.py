@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from timm.models.deit import VisionTransformerDistilled
@@ -139,3 +141,22 @@ def test_convnext_block_internals_are_channels_last_and_stages_channels_first() 
     raw = {"upsample": False, "normalize": False, "relu": False}
     auto = netloupe.explain(model, x, "gradcam", 1, "stages.3.blocks.1.norm", **raw)  # type: ignore[arg-type]
     torch.testing.assert_close(auto.maps["gradcam"], by_hand.maps["gradcam"])
+
+
+def test_volumes_pooled_per_axis_are_channels_first_without_a_warning() -> None:
+    """A video/CT network keeps its time (slice) axis while pooling space: still a (N, C, T, H, W) grid."""
+    info = infer_layout((2, 32, 16, 8, 8), None, (16, 32, 32))
+    assert info is not None and (info.layout, info.grid) == ("channels-first", (16, 8, 8))
+    assert infer_layout((2, 32, 17, 8, 8), None, (16, 32, 32)) is None  # larger than the input: not a grid
+    net = torch.nn.Sequential(
+        torch.nn.Conv3d(1, 4, 3, padding=1),
+        torch.nn.MaxPool3d((1, 4, 4)),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool3d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 3),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = netloupe.explain(net, torch.randn(2, 1, 16, 32, 32), "gradcam", layer="2")
+    assert res.maps["gradcam"].shape == (2, 1, 16, 32, 32)
