@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InputError
-from .decode import Hypothesis, beam_search, greedy_decode
 from .model import Captioner
 
 __all__ = ["AttentionCaptioner", "AttentionDecoder"]
@@ -139,14 +138,3 @@ class AttentionCaptioner(Captioner):
         if images.ndim != 4 or images.shape[1] != 3:
             raise InputError(f"images: expected (N, 3, H, W) preprocessed images, got {tuple(images.shape)}")
         return self.encoder.forward_features(images)  # type: ignore[operator]
-
-    @torch.no_grad()
-    def generate(self, images: Tensor, bos: int, eos: int, beam: int = 1, max_len: int = 30) -> list[Hypothesis]:
-        """Best caption per image (greedy when ``beam == 1``)."""
-        state = self.decoder.start(self.features(images))
-        if beam == 1:
-            return greedy_decode(self.decoder.step, state, bos, eos, max_len)
-        return [
-            beam_search(self.decoder.step, tuple(s[i : i + 1] for s in state), bos, eos, beam, max_len)[0]
-            for i in range(images.shape[0])
-        ]

@@ -18,12 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import InputError, ModelLoadError
+from ..errors import InputError
 from ..io.atomic import atomic_write
 from .attention import AttentionCaptioner, AttentionDecoder
 from .bleu import corpus_bleu
 from .decode import beam_search, greedy_decode
 from .text import CaptionVocab
+from .train import read_checkpoint
 
 __all__ = [
     "FORMAT",
@@ -278,14 +279,7 @@ def load_attention_captioner(path: str | Path) -> AttentionBundle:
     import netloupe
 
     p = Path(path)
-    if not p.is_file():
-        raise ModelLoadError(f"model: attention captioner checkpoint {p} not found")
-    try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelLoadError(f"model: {p} is not a readable checkpoint ({exc})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ModelLoadError(f"model: {p} is not a netloupe attention captioner (format {FORMAT!r})")
+    payload = read_checkpoint(p, FORMAT, "attention captioner")
     decoder = AttentionDecoder(**payload["config"])
     decoder.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
     loaded = netloupe.load_model()

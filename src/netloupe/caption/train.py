@@ -189,19 +189,29 @@ def save_captioner(trained: TrainedCaptioner, path: str | Path, metrics: dict[st
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
+def read_checkpoint(path: Path, fmt: str, what: str, hint: str = "") -> dict[str, Any]:
+    """A captioner checkpoint's payload (weights only, no pickled code), checked to be of format ``fmt``.
+
+    Raises:
+        ModelLoadError: missing, unreadable, or not a checkpoint of that format.
+    """
+    if not path.is_file():
+        raise ModelLoadError(f"model: {what} checkpoint {path} not found{hint}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelLoadError(f"model: {path} is not a readable checkpoint ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
+        raise ModelLoadError(f"model: {path} is not a netloupe {what} (format {fmt!r})")
+    return payload
+
+
 def load_captioner(path: str | Path) -> CaptionBundle:
     """Rebuild the full image -> caption model (default backbone + saved decoder) from a checkpoint."""
     import netloupe
 
     p = Path(path)
-    if not p.is_file():
-        raise ModelLoadError(f"model: captioner checkpoint {p} not found; train one with `netloupe caption-train`")
-    try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelLoadError(f"model: {p} is not a readable checkpoint ({exc})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ModelLoadError(f"model: {p} is not a netloupe captioner (format {FORMAT!r})")
+    payload = read_checkpoint(p, FORMAT, "captioner", "; train one with `netloupe caption-train`")
     decoder = CaptionDecoder(**payload["config"])
     decoder.load_state_dict(payload["state_dict"])
     loaded = netloupe.load_model()
