@@ -57,6 +57,7 @@ def test_target_by_name(photo: Path, tmp_path: Path, capsys) -> None:  # type: i
     assert code == 0, err
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert [p["label"] for p in manifest["items"][0]["predictions"]] == ["tabby"]
+    assert manifest["top_k"] == 1 and manifest["target"] == "tabby"
 
 
 @pytest.fixture(scope="module")

@@ -103,7 +103,8 @@ def build_request(
     Args:
         loaded: a model from :func:`netloupe.load_model`.
         methods: registry names (``"gradcam,layercam"`` or a list).
-        top_k: classes to explain per item (None: :func:`default_top_k`).
+        top_k: classes to explain per item (None: 1 with a ``target``, else
+            :func:`netloupe.models.compat.default_top_k`).
         target: a class index or name (or a callable) instead of the top-k.
         layer: target layer (None: the model's recommended layer, else automatic).
         device: where to run.
@@ -129,7 +130,10 @@ def build_request(
     chosen = layer if layer is not None else loaded.target_layer
     if isinstance(chosen, str):
         resolve_layer(loaded.model, split_call(chosen)[0])  # 'layer4.1.relu@0': a call index
-    k = default_top_k(loaded) if top_k is None else top_k
+    if top_k is None:  # one explicit target is one map per method; else the model's classes, up to three
+        k = 1 if target is not None else default_top_k(loaded)
+    else:
+        k = top_k
     probe = torch.zeros(1, _num_outputs(loaded))
     resolve_targets(TopK(k) if target is None else target, probe, loaded.class_names or None)
     return ExplainRequest(
