@@ -39,6 +39,7 @@ import netloupe  # noqa: E402
 from netloupe._paths import shared_data_dir  # noqa: E402
 from netloupe.pipeline import ExplainCore, Reader, build_request, decode  # noqa: E402
 from netloupe.pipeline.items import Item  # noqa: E402
+from netloupe.pipeline.manifest import done_record  # noqa: E402
 from netloupe.pipeline.sinks.store import StoreSink  # noqa: E402
 from netloupe.runner import discover_items, run_dataset  # noqa: E402
 from netloupe.runner.resources import resolve_parallelism, usable_cpus  # noqa: E402
@@ -83,8 +84,6 @@ def stages(loaded: netloupe.LoadedModel, items: list, batch_size: int, scratch: 
         t["gradcam_pass"] += time.perf_counter() - s
         s = time.perf_counter()
         results = core.explain(good)
-        from netloupe.pipeline.manifest import done_record
-
         sink.write(results, {r.id: done_record(r) for r in results})
         t["resize_store_write"] += time.perf_counter() - s
     t["resize_store_write"] -= t["gradcam_pass"]  # explain() = the pass + resize; the pass was timed alone

@@ -72,3 +72,15 @@ def test_class_agnostic_method_writes_one_overlay_for_all_ranks(tmp_path: Path) 
     assert len({e["overlay"] for e in entries if e["method"] == "gradcam"}) == 2
     names = sorted(p.name for p in (tmp_path / "out" / "p").glob("*.png"))
     assert names[0] == "eigencam_class-agnostic.png" and [n[:12] for n in names[1:]] == ["gradcam_top1", "gradcam_top2"]
+
+
+def test_a_dicom_file_without_a_suffix_is_read_as_dicom(tmp_path: Path) -> None:
+    """Dispatch by content (the 'DICM' preamble), as PACS exports often have no file extension."""
+    import shutil
+
+    plain = tmp_path / "IM0001"
+    shutil.copy(DATA / "MR_small.dcm", plain)
+    manifest_path, _ = explain_to_folder([plain], build_request(_tiny(), ["gradcam"]), tmp_path / "out")
+    assert manifest_path is not None
+    item = json.loads(manifest_path.read_text())["items"][0]
+    assert item["geometry"]["spacing_mm"] == pytest.approx([0.3125, 0.3125]) and item["grid"] == [64, 64]

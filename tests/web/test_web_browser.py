@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,18 +29,15 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def page() -> Iterator[object]:
+@contextmanager
+def browser_page(app: object) -> Iterator[object]:
+    """A Chromium page on ``app`` served on loopback; ``js_errors`` and ``not_found`` (404 URLs) are recorded."""
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (pip install it)")
-    from tests.web.conftest import tiny_settings
-
-    from netloupe.web import create_app
     from netloupe.web.loadtest import serve_in_thread
 
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    app = create_app(tiny_settings(models=("efficientnet-lite0",), extra_models={}))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serve_in_thread(app) as url, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -48,11 +46,24 @@ def page() -> Iterator[object]:
             pg.set_default_timeout(90_000)
             pg.base_url = url  # type: ignore[attr-defined]
             errors: list[str] = []
+            missing: list[str] = []
             pg.on("pageerror", lambda exc: errors.append(str(exc)))
+            pg.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
             pg.js_errors = errors  # type: ignore[attr-defined]
+            pg.not_found = missing  # type: ignore[attr-defined]
             yield pg
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[object]:
+    from tests.web.conftest import tiny_settings
+
+    from netloupe.web import create_app
+
+    with browser_page(create_app(tiny_settings(models=("efficientnet-lite0",), extra_models={}))) as pg:
+        yield pg
 
 
 def _wait_heatmaps(pg, method: str, rank: int) -> None:  # type: ignore[no-untyped-def]

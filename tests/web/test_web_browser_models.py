@@ -9,42 +9,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.web.test_web_browser import ARGS, ARTIFACTS, CHROMIUM, _wait_heatmaps
+from tests.web.test_web_browser import ARTIFACTS, _wait_heatmaps, browser_page
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def zoo_page() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (pip install it)")
     from netloupe.web import Settings, create_app
-    from netloupe.web.loadtest import serve_in_thread
 
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    app = create_app(Settings(text_models={}))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with serve_in_thread(app) as url, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 860})
-            pg.set_default_timeout(90_000)
-            pg.base_url = url  # type: ignore[attr-defined]
-            errors: list[str] = []
-            missing: list[str] = []
-            pg.on("pageerror", lambda exc: errors.append(str(exc)))
-            pg.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
-            pg.js_errors = errors  # type: ignore[attr-defined]
-            pg.not_found = missing  # type: ignore[attr-defined]
-            yield pg
-        finally:
-            browser.close()
+    with browser_page(create_app(Settings(text_models={}))) as pg:
+        yield pg
 
 
 def test_photo_goes_to_the_default_imagenet_model_and_the_page_says_why(zoo_page) -> None:  # type: ignore[no-untyped-def]

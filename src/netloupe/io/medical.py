@@ -27,6 +27,7 @@ __all__ = [
     "MEDICAL_SUFFIXES",
     "MedicalImage",
     "check_medical_options",
+    "has_dicom_preamble",
     "is_medical_path",
     "read_medical",
     "read_medical_batch",
@@ -86,7 +87,8 @@ def check_medical_options(
         raise InputError(f"--slice-index: expected >= 0, got {slice_index}")
 
 
-def _has_dicom_preamble(path: Path) -> bool:
+def has_dicom_preamble(path: Path) -> bool:
+    """True for a file whose bytes 128-131 are ``DICM`` (a DICOM file, whatever its name)."""
     try:
         with path.open("rb") as fh:
             head = fh.read(132)
@@ -127,7 +129,7 @@ def read_medical(
         if frame is not None:
             raise InputError("frame: applies to multi-frame DICOM; for 4-D NIfTI use volume=")
         image = read_nifti(file, volume=volume, window=window, max_voxels=max_voxels)
-    elif name.endswith((".dcm", ".dicom")) or _has_dicom_preamble(file):
+    elif name.endswith((".dcm", ".dicom")) or has_dicom_preamble(file):
         from .dicom import read_dicom
 
         if volume is not None:

@@ -139,9 +139,9 @@ def input_category(item: object) -> InputCategory:
             with Image.open(path) as im:
                 return _image_category(im)
         except OSError as exc:
-            from ..io.medical import _has_dicom_preamble
+            from ..io.medical import has_dicom_preamble
 
-            if _has_dicom_preamble(path):
+            if has_dicom_preamble(path):
                 return "scan"  # a DICOM file without a suffix
             raise InputError(f"input: {path} is neither an image Pillow reads nor a DICOM/NIfTI file") from exc
     if isinstance(item, Image.Image):

@@ -104,14 +104,22 @@ class ExplainCore:
         overlays: list[dict[str, np.ndarray]] = [{} for _ in items]
         for grid, rows in grids.items():
             sel = torch.tensor(rows, device=res.scores.device)
-            draw = self.request.overlays and all(items[r].display is not None for r in rows)
-            originals = torch.stack([items[r].display for r in rows]) if draw else None  # type: ignore[misc]
+            draw = self.request.overlays and all(
+                items[r].display is not None and tuple(items[r].display.shape[:2]) == grid  # type: ignore[union-attr]
+                for r in rows
+            )
+            # The pictures go to the device once per group, not once per method.
+            originals = (
+                torch.stack([items[r].display for r in rows]).to(res.scores.device, non_blocking=True)  # type: ignore[misc]
+                if draw
+                else None
+            )
             for name, m in res.maps.items():
                 resized = maps_at_size(m.index_select(0, sel.to(m.device)), grid)
                 host = resized.cpu().numpy().astype(np.float32, copy=False)
                 drawn = None
-                if originals is not None and tuple(originals.shape[1:3]) == grid:
-                    drawn = overlay_batch(originals.to(resized.device, non_blocking=True), resized).cpu().numpy()
+                if originals is not None:
+                    drawn = overlay_batch(originals, resized).cpu().numpy()
                 for j, r in enumerate(rows):
                     maps[r][name] = host[j]
                     if drawn is not None:

@@ -22,7 +22,7 @@ from PIL import Image
 
 from ..errors import InputError
 from ..io.images import read_image
-from ..io.medical import MedicalImage, is_medical_path
+from ..io.medical import MedicalImage, has_dicom_preamble, is_medical_path
 from ..models.preprocess import ImagePreprocess
 from .items import Item, ItemFailure, one_line, slug
 
@@ -110,7 +110,7 @@ class Reader:
 
     def __call__(self, source: str, id: str, label: str = "") -> Item:
         """Read and preprocess ``source``; raises on a bad input (see :func:`decode` for the safe form)."""
-        if is_medical_path(source) or (self.input_kind == "volume" and not Path(source).suffix):
+        if is_medical_path(source) or has_dicom_preamble(Path(source)):  # by name, else by content
             from ..io.medical import read_medical
 
             image = read_medical(source, **self.medical.as_kwargs())
