@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -101,3 +102,59 @@ def test_render_cli_refuses_a_folder_that_is_not_a_store(tmp_path: Path, capsys:
         main(["render", str(tmp_path), "--out", str(tmp_path / "o")])
     assert exc.value.code == 2
     assert capsys.readouterr().err.strip().startswith("error: store:")
+
+
+def test_a_chunk_write_that_dies_half_way_leaves_the_done_rows_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch rewrites whole chunks holding rows of earlier batches (read-modify-write), so a write torn by a
+    # crash would destroy finished rows. zarr >= 3.1.3 writes each chunk under a temporary name and renames it
+    # into place; before that, LocalStore wrote chunks in place (zarr-python PR 3412).
+    data = tmp_path / "data"
+    make_images(data, 10)  # 5 batches: a stop lands after at most 3 (two batches in flight)
+    stop = StopFlag()
+    first = run_dataset(
+        data, tiny_model(), METHODS, tmp_path / "run", top_k=2, batch_size=2, workers=0,
+        store=tmp_path / "s.zarr", on_progress=lambda _n: stop.set(), stop=stop,
+    )  # fmt: skip
+    assert first.interrupted and 0 < first.done < 10
+    before = xr.open_zarr(tmp_path / "s.zarr").load()
+    assert int(before["done"].sum()) == first.done
+
+    real_open = Path.open
+
+    class _DiesHalfWay:
+        def __init__(self, handle: Any) -> None:
+            self._handle = handle
+
+        def __enter__(self) -> _DiesHalfWay:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._handle.close()
+
+        def write(self, payload: Any) -> int:
+            view = memoryview(payload).cast("B")
+            self._handle.write(view[: len(view) // 2])
+            raise OSError("simulated crash in the middle of a chunk write")
+
+    def dying_open(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(self, mode, *args, **kwargs)
+        in_maps = "s.zarr" in self.parts and "maps" in self.parts and "c" in self.parts
+        return _DiesHalfWay(handle) if in_maps and "w" in mode else handle
+
+    monkeypatch.setattr(Path, "open", dying_open)
+    with pytest.raises(OSError, match="simulated crash"):
+        run_dataset(
+            data, tiny_model(), METHODS, tmp_path / "run", top_k=2, batch_size=2, workers=0, store=tmp_path / "s.zarr"
+        )
+    monkeypatch.undo()
+
+    after = xr.open_zarr(tmp_path / "s.zarr").load()
+    done = before["done"].values
+    np.testing.assert_array_equal(after["maps"].values[done], before["maps"].values[done])
+    assert not list((tmp_path / "s.zarr").rglob("*.partial"))
+    resumed = run_dataset(
+        data, tiny_model(), METHODS, tmp_path / "run", top_k=2, batch_size=2, workers=0, store=tmp_path / "s.zarr"
+    )
+    assert resumed.done + resumed.skipped == 10
