@@ -67,3 +67,41 @@ def test_my_demo_sections_have_alt_text_on_every_image(tmp_path) -> None:  # typ
     assert len(imgs) >= 3
     missing = [i[:80] for i in imgs if not re.search(r"alt='[^']+'", i)]
     assert missing == []
+
+
+def _decode(uri: str) -> tuple[str, np.ndarray, int]:
+    import base64
+    import io
+
+    from PIL import Image
+
+    head, payload = uri.split(",", 1)
+    raw = base64.b64decode(payload)
+    return head, np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"), dtype=np.int16), len(raw)
+
+
+def test_photo_figures_as_jpeg_are_small_and_faithful() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:256, 0:256] / 256.0
+    photo = np.stack([yy, xx, 0.5 + 0.2 * np.sin(12 * xx * yy)], -1) + rng.normal(0, 0.04, (256, 256, 3))
+
+    def figure() -> object:
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ax.imshow(np.clip(photo, 0, 1))
+        ax.imshow(np.exp(-((yy - 0.5) ** 2 + (xx - 0.4) ** 2) * 20), cmap="jet", alpha=0.4)
+        ax.set_title("tabby 0.61")
+        return fig
+
+    png_head, png, png_bytes = _decode(figure_to_data_uri(figure()))
+    jpg_head, jpg, jpg_bytes = _decode(figure_to_data_uri(figure(), fmt="jpeg"))
+    assert (png_head, jpg_head) == ("data:image/png;base64", "data:image/jpeg;base64")
+    assert png.shape == jpg.shape
+    assert jpg_bytes < 0.5 * png_bytes
+    assert np.abs(png - jpg).mean() < 4.0  # mean error under 4 of 255 grey levels
+    with pytest.raises(ValueError, match="fmt"):
+        figure_to_data_uri(figure(), fmt="gif")
