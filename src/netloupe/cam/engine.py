@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..layers import LayerInfo, ReshapeSpec, plan_reshape
 from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_targets
 from ._capture import Capture, LayerCapture, LayerRef, resolve_layer_refs, run_capture, unwrap_compiled
-from ._outputs import OutputKey, select_output
+from ._outputs import OutputKey, TargetReader, select_output
 from ._passes import CancelFlag, OnPass, Passes
 from .base import CAMContext, CAMMethod
 from .perturbation import upsample
@@ -123,7 +123,10 @@ class Explainer:
             one for the device (see :func:`perturbation_batch_size`).
         eval_mode: run in eval mode (BatchNorm statistics, no dropout); each module's flag is restored.
         output: which of the model's outputs holds the scores: None (a tensor, the first element of a
-            tuple, or ``"logits"`` of a dict/``ModelOutput``), a key, or an index.
+            tuple, or ``"logits"`` of a dict/``ModelOutput``), a key, an index, or a callable on the raw
+            output. With None and callable targets, a raw output holding no such tensor (a torchvision
+            detector's list of dicts) is handed to the targets as is (e.g.
+            :class:`~netloupe.targets.BoxScoreTarget`); ``logits`` are then the targets' scores.
     """
 
     def __init__(
@@ -190,16 +193,16 @@ class Explainer:
         plan = plan_reshape(model, [(r.name, r.module) for r in layers], x, self.reshape, layer_spec is None)
         need_grad = any(m.needs_gradients for m in instances.values())
         need_head = any(m.needs_head for m in instances.values())
+        output_key, targets = self._read_outputs(targets)
 
         def resolve(outputs: Tensor) -> TargetSet:
             return resolve_targets(targets, outputs, self.class_names)
 
         with eval_mode(model, self.eval_mode):
-            capture, target_set = run_capture(
-                model, x, layers, resolve, need_grad, plan.reshape, need_head, self.output
-            )
+            capture, target_set = run_capture(model, x, layers, resolve, need_grad, plan.reshape, need_head, output_key)
             contexts = [
-                self._context(model, cap, capture, target_set, x, passes, plan.reshape) for cap in capture.layers
+                self._context(model, cap, capture, target_set, x, passes, plan.reshape, output_key)
+                for cap in capture.layers
             ]
             for ctx in contexts:
                 for m in instances.values():
@@ -227,6 +230,25 @@ class Explainer:
     __call__ = explain
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _read_outputs(self, targets: TargetSpec) -> tuple[OutputKey, TargetSpec]:
+        """How every pass reads the model's output, and the targets to apply to what it reads.
+
+        Callable targets without ``output=``: a :class:`TargetReader`, so that a structured output
+        (a detector's list of dicts) reaches them as is.
+        """
+        if self.output is not None:
+            return self.output, targets
+        if isinstance(targets, (str, bytes, TopK)) or targets is None:
+            return None, targets
+        if callable(targets):
+            functions = [targets]
+        elif isinstance(targets, Sequence) and targets and all(callable(t) for t in targets):
+            functions = [t for t in targets if callable(t)]
+        else:
+            return None, targets
+        reader = TargetReader(functions)
+        return reader, list(reader.targets())
 
     def _check_inputs(self, inputs: Tensor) -> Tensor:
         if not isinstance(inputs, Tensor):
@@ -262,9 +284,8 @@ class Explainer:
         x: Tensor,
         passes: Passes,
         reshape: ReshapeFn | None = None,
+        output_key: OutputKey = None,
     ) -> CAMContext:
-        output_key = self.output
-
         def forward(batch: Tensor) -> Tensor:
             with torch.no_grad():
                 return select_output(model(batch), output_key)
