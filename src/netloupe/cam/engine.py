@@ -25,6 +25,7 @@ from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_target
 from ._capture import Capture, LayerCapture, LayerRef, resolve_layer_refs, run_capture, unwrap_compiled
 from ._outputs import OutputKey, TargetReader, select_output
 from ._passes import CancelFlag, OnPass, Passes
+from .attention_choice import default_methods, warn_gradient_cam_on_class_token
 from .base import CAMContext, CAMMethod
 from .perturbation import upsample
 from .registry import get_method
@@ -47,6 +48,7 @@ class Explanation:
         layers: the target layers' names.
         class_names: names of the output classes when known.
         layer_info: each layer's layout (channels-first, channels-last, tokens), grid and why it was chosen.
+        method_reason: why the methods were chosen when none was named ("" when they were named).
     """
 
     maps: dict[str, Tensor]
@@ -57,6 +59,7 @@ class Explanation:
     layers: list[str]
     class_names: list[str] | None = None
     layer_info: list[LayerInfo] = field(default_factory=list)
+    method_reason: str = ""
 
     def labels(self) -> list[list[str]]:
         """Human-readable name of every explained target, ``[sample][k]``."""
@@ -155,7 +158,7 @@ class Explainer:
     def explain(
         self,
         inputs: Tensor,
-        methods: MethodsSpec = "gradcam",
+        methods: MethodsSpec | None = None,
         targets: TargetSpec = None,
         *,
         normalize: bool = True,
@@ -170,7 +173,10 @@ class Explainer:
 
         Args:
             inputs: ``(N, C, L)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)`` batch.
-            methods: a registry name, a method instance, or a list of them.
+            methods: a registry name, a method instance, or a list of them. None: Grad-CAM, except for a
+                global-attention transformer whose head reads a class token, explained without a named
+                layer: attention rollout for the predicted class, gradient-weighted attention for other
+                targets (see :mod:`netloupe.cam.attention_choice` for why; ``Explanation.method_reason``).
             targets: see :func:`netloupe.targets.resolve_targets` (default: the predicted class).
             normalize: min-max normalise each map to [0, 1].
             relu: keep only positive evidence (set False, with ``normalize=False``, for signed maps).
@@ -188,6 +194,10 @@ class Explainer:
         passes.check()
         model, layer_spec = unwrap_compiled(self.model, self.layer)
         x = self._check_inputs(inputs)
+        reason = ""
+        if methods is None:
+            targets_named = targets is not None and not (isinstance(targets, TopK) and targets.k == 1)
+            methods, reason = default_methods(model, layer_spec is not None, targets_named)
         instances = self._methods(methods, method_kwargs or {})
         layers = resolve_layer_refs(model, layer_spec, x)
         plan = plan_reshape(model, [(r.name, r.module) for r in layers], x, self.reshape, layer_spec is None)
@@ -216,6 +226,8 @@ class Explainer:
                 per_layer[ctx.layer.name] = maps_of_layer
 
         maps = self._postprocess(per_layer, tuple(x.shape[2:]), normalize, relu, upsample or len(layers) > 1, fuse)
+        layer_info = plan.layer_info(capture.layers)
+        warn_gradient_cam_on_class_token(model, list(instances), layer_info)
         return Explanation(
             maps=maps,
             class_ids=target_set.class_ids,
@@ -224,7 +236,8 @@ class Explainer:
             probabilities=probabilities(capture.outputs),
             layers=[ref.name for ref in layers],
             class_names=self.class_names,
-            layer_info=plan.layer_info(capture.layers),
+            layer_info=layer_info,
+            method_reason=reason,
         )
 
     __call__ = explain
@@ -369,7 +382,7 @@ class Explainer:
 def explain(
     model: nn.Module,
     inputs: Tensor,
-    methods: MethodsSpec = "gradcam",
+    methods: MethodsSpec | None = None,
     targets: TargetSpec = None,
     layer: LayersSpec = None,
     *,
