@@ -1,10 +1,13 @@
 """Synthetic ground truth for the layer choice on transformers (tiny ViT+registers, DeiT, Swin).
 
-For each shipped tiny model (``scripts/train_tiny_transformers.py``), Grad-CAM and HiResCAM of the
-predicted class on held-out coloured-square images, at the automatically chosen layer and at layers a
-user could pick by hand, and attention rollout / gradient-weighted attention: pointing game (strict:
+For each shipped tiny model (``scripts/train_tiny_transformers.py``): what ``netloupe.explain(model, x)``
+gives when neither a method nor a layer is named (the automatic choice), Grad-CAM and HiResCAM of the
+predicted class on held-out coloured-square images at the automatically chosen layer and at layers a
+user could pick by hand, Score-CAM at the automatic layer, and attention rollout / gradient-weighted
+attention: pointing game (strict:
 the map's maximum inside the object's box) and the map's energy inside the box (the box's area share
-is the chance level); and Grad-CAM's agreement with pytorch-grad-cam. Writes
+is the chance level); and Grad-CAM's agreement with pytorch-grad-cam. Every layer x every CAM is in
+``scripts/transformers_layer_sweep.py`` (``layer_sweep.md``). Writes
 ``results/transformers/ground_truth.{md,json}`` and ``ground_truth_examples.png``.
 
     python scripts/transformers_ground_truth.py [--n 500]
@@ -59,7 +62,7 @@ CANDIDATES: dict[str, list[tuple[str, str | None, str | None]]] = {
 }
 
 
-CAM_METHODS = ("gradcam", "hirescam")
+CAM_METHODS = ("gradcam", "hirescam")  # at every candidate layer; Score-CAM at the automatic one
 #: transformer-native methods (global attention only: not Swin)
 ATTENTION = {"tiny_vit_reg": ("rollout", "gradattention"), "tiny_deit": ("rollout", "gradattention"), "tiny_swin": ()}
 
@@ -70,22 +73,25 @@ def evaluate(arch: str, n: int) -> list[dict[str, Any]]:
     with torch.no_grad():
         accuracy = float((model(x).argmax(1) == labels).float().mean())
     rows = []
-    jobs = [(c, m) for c in CANDIDATES[arch] for m in CAM_METHODS]
+    jobs: list[tuple[tuple[str, str | None, str | None], str | None]] = [
+        (("automatic (no method, no layer named)", None, None), None)
+    ]
+    jobs += [(c, m) for c in CANDIDATES[arch] for m in CAM_METHODS]
+    jobs += [(("automatic layer", None, None), "scorecam")]
     jobs += [((f"{m} (all blocks)", None, None), m) for m in ATTENTION[arch]]
     for (label, layer, reshape), method in jobs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             info = describe_layer(model, x[:1], layer, reshape)
+            start = time.perf_counter()
+            parts = [
+                netloupe.explain(model, x[i : i + 50], method, None, layer, reshape=reshape) for i in range(0, n, 50)
+            ]
+            method = method or next(iter(parts[0].maps))
+            maps = torch.cat([part.maps[method][:, 0] for part in parts])
+            seconds = time.perf_counter() - start
             if method in ("rollout", "gradattention"):
                 info = LayerInfo("all attention blocks", "tokens", (), info.grid, info.prefix_tokens)
-            start = time.perf_counter()
-            maps = torch.cat(
-                [
-                    netloupe.explain(model, x[i : i + 50], method, None, layer, reshape=reshape).maps[method][:, 0]
-                    for i in range(0, n, 50)
-                ]
-            )
-            seconds = time.perf_counter() - start
         hits, energy = locate_scores(maps, boxes)
         rows.append(
             {
@@ -156,15 +162,20 @@ def figure(path: Path) -> None:
     import matplotlib.pyplot as plt
 
     x, _labels, boxes = shapes_batch(4, HELD_OUT_SEED)
-    picks = [(a, c) for a in TINY_ARCHS for c in CANDIDATES[a][:2]] + [(a, CANDIDATES[a][-1]) for a in TINY_ARCHS]
+    picks: list[tuple[str, str, str | None, str | None, str | None]] = []
+    for a in TINY_ARCHS:  # (arch, label, layer, reshape, method): the automatic choice, then Grad-CAM by layer
+        picks.append((a, "automatic (nothing named)", None, None, None))
+        picks += [(a, f"gradcam, {c[0]}", c[1], c[2], "gradcam") for c in (CANDIDATES[a][0], CANDIDATES[a][-1])]
     fig, axes = plt.subplots(len(picks), 5, figsize=(10, 2.1 * len(picks)))
     shown = ((x - x.amin()) / (x.amax() - x.amin())).permute(0, 2, 3, 1)
-    for row, (arch, (label, layer, reshape)) in enumerate(picks):
+    for row, (arch, label, layer, reshape, method) in enumerate(picks):
         model = load_tiny(arch)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            maps = netloupe.explain(model, x, "gradcam", None, layer, reshape=reshape).maps["gradcam"][:, 0]
-        axes[row, 0].text(0, 0.5, f"{arch}\n{label}", fontsize=8, va="center")
+            result = netloupe.explain(model, x, method, None, layer, reshape=reshape)
+        name = next(iter(result.maps))
+        maps = result.maps[name][:, 0]
+        axes[row, 0].text(0, 0.5, f"{arch}\n{label}\n-> {name}", fontsize=8, va="center")
         axes[row, 0].axis("off")
         for i in range(4):
             ax = axes[row, i + 1]
@@ -178,6 +189,13 @@ def figure(path: Path) -> None:
     plt.close(fig)
 
 
+CONCLUSION = [
+    "## Conclusion",
+    "",
+    "TO BE WRITTEN",
+]
+
+
 def table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [
         "# Synthetic ground truth: the layer choice on transformers",
@@ -189,13 +207,7 @@ def table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         f"Machine: {meta['machine']}, torch {meta['torch']}, {meta['date']}. Command: `{meta['command']}`.",
         "",
-        "How to read it: the last block's norm2 / output / final norm of a class-token ViT get no gradient at",
-        "the patch tokens (only the class token reaches the head), so their maps are empty (energy NaN); the",
-        "previous automatic choice (attention keys, read as an image) and Swin's channels-last output read as",
-        "channels-first are at chance. For Swin, norm1 vs norm2 of the last block (TorchCAM PR #412) is measured",
-        "here: norm2's maps are at chance. Grad-CAM at the automatic layer highlights the object but often also the",
-        "achromatic distractor square, so its pointing game stays well below the 95% the issue asks for;",
-        "attention rollout, which follows the class token's attention through every block, reaches it on ViT/DeiT.",
+        *CONCLUSION,
         "",
         "| model | choice | method | layer (layout, grid) | pointing game | energy in box | area |",
         "|---|---|---|---|---|---|---|",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import platform
 import time
 import warnings
@@ -40,6 +41,7 @@ HELD_OUT_SEED = 2_000_000  # the seed of ground_truth.md (training uses seeds 0.
 CAMS = ("gradcam", "hirescam", "gradcam++", "xgradcam", "layercam", "eigencam", "scorecam")
 ATTENTION = ("rollout", "gradattention")
 BATCH = 50
+AUTO_ROW = "automatic (nothing named)"
 
 
 def candidate_layers(model: nn.Module) -> list[str]:
@@ -107,6 +109,13 @@ def explain_all(model: nn.Module, x: Tensor, methods: tuple[str, ...], layer: st
     return {m: torch.cat(v) for m, v in parts.items()}
 
 
+def explain_all_default(model: nn.Module, x: Tensor) -> tuple[str, Tensor]:
+    """What ``netloupe.explain(model, x)`` gives with nothing named: (the method it chose, the maps)."""
+    parts = [netloupe.explain(model, x[i : i + BATCH]) for i in range(0, x.shape[0], BATCH)]
+    name = next(iter(parts[0].maps))
+    return name, torch.cat([p.maps[name][:, 0] for p in parts])
+
+
 def sweep(arch: str, scenes: Scenes) -> list[dict[str, Any]]:
     model = load_tiny(arch)
     auto = choose_layer(model, scenes.images[:1]).name
@@ -123,14 +132,6 @@ def sweep(arch: str, scenes: Scenes) -> list[dict[str, Any]]:
         print(
             f"{arch} {layer:26s} best {best['method']:10s} PG {best['pointing_game']:.3f} ({seconds:.0f}s)", flush=True
         )
-    try:
-        maps = explain_all(model, scenes.images, ATTENTION, None)
-    except netloupe.errors.MethodNotApplicable as exc:  # windowed attention (Swin)
-        print(f"{arch}: attention methods refused: {str(exc)[:80]}", flush=True)
-    else:
-        for method, m in maps.items():
-            rows.append({"arch": arch, "layer": "all attention blocks", "automatic": False, "method": method,
-                         **score(m, scenes)})  # fmt: skip
     return rows
 
 
@@ -185,7 +186,7 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
     archs = list(dict.fromkeys(r["arch"] for r in rows))
     fig, axes = plt.subplots(1, len(archs), figsize=(5.2 * len(archs), 6.5), squeeze=False)
     for ax, arch in zip(axes[0], archs, strict=True):
-        mine = [r for r in rows if r["arch"] == arch and r["method"] in CAMS]
+        mine = [r for r in rows if r["arch"] == arch and r["method"] in CAMS and r["layer"] != AUTO_ROW]
         layers = list(dict.fromkeys(r["layer"] for r in mine))
         grid = torch.full((len(layers), len(CAMS)), float("nan"))
         for r in mine:
@@ -241,7 +242,8 @@ def report(
     for c in clean:
         lines.append(f"| {c['arch']} | {c['method']} | {c['pointing_game']:.3f} | {c['energy_in_box']:.3f} |")
     for arch in dict.fromkeys(r["arch"] for r in rows):
-        mine = [r for r in rows if r["arch"] == arch]
+        everything = [r for r in rows if r["arch"] == arch]
+        mine = [r for r in everything if r["layer"] != AUTO_ROW]
         methods = list(dict.fromkeys(r["method"] for r in mine if r["method"] in CAMS))
         lines += ["", f"## {arch}: pointing game (E obj / E dis / max dis)", ""]
         lines += ["| layer | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
@@ -260,26 +262,78 @@ def report(
                 f"| {r['method']} (all blocks) | {r['pointing_game']:.3f} ({r['energy_in_box']:.2f} / "
                 f"{r['energy_in_distractor']:.2f} / {r['max_on_distractor']:.2f}) |" + " |" * (len(methods) - 1)
             )
+        for r in (r for r in everything if r["layer"] == AUTO_ROW):
+            lines.append(
+                f"| **{AUTO_ROW}: {r['method']}** | {r['pointing_game']:.3f} ({r['energy_in_box']:.2f} / "
+                f"{r['energy_in_distractor']:.2f} / {r['max_on_distractor']:.2f}) |" + " |" * (len(methods) - 1)
+            )
     lines += ["", "![pointing game per layer and method](layer_sweep.png)", ""]
     return "\n".join(lines)
+
+
+def attention_rows(arch: str, scenes: Scenes) -> list[dict[str, Any]]:
+    """The attention methods' rows and the automatic choice's (nothing named) of one model."""
+    model = load_tiny(arch)
+    rows = []
+    method, maps = explain_all_default(model, scenes.images)
+    rows.append({"arch": arch, "layer": AUTO_ROW, "automatic": True, "method": method,
+                 **score(maps, scenes)})  # fmt: skip
+    try:
+        found = explain_all(model, scenes.images, ATTENTION, None)
+    except netloupe.errors.MethodNotApplicable:
+        found = {}
+    for m, v in found.items():
+        rows.append(
+            {"arch": arch, "layer": "all attention blocks", "automatic": False, "method": m, **score(v, scenes)}
+        )
+    return rows
+
+
+def refresh_attention(scenes: Scenes, archs: tuple[str, ...]) -> None:
+    """Replace the attention rows of ``layer_sweep.json`` (e.g. after a change to those methods only)."""
+    data = json.loads((OUT / "layer_sweep.json").read_text())
+    keep = [r for r in data["rows"] if not (r["arch"] in archs and r["method"] not in CAMS)]
+    fresh = [row for a in archs for row in attention_rows(a, scenes)]
+    for r in fresh:
+        print(r, flush=True)
+    by_arch = {a: [r for r in keep if r["arch"] == a] + [r for r in fresh if r["arch"] == a] for a in TINY_ARCHS}
+    data["rows"] = [r for a in TINY_ARCHS for r in by_arch[a]]
+    meta = data["meta"]
+    meta["attention_rows"] = (
+        f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}: `python scripts/transformers_layer_sweep.py "
+        "--attention-only` (rows of the attention methods and of the automatic choice)"
+    )
+    atomic_write_json(OUT / "layer_sweep.json", data)
+    figure(data["rows"], OUT / "layer_sweep.png")
+    atomic_write_text(
+        OUT / "layer_sweep.md", report(data["rows"], data["uses_distractor"], data["distractor_free"], meta)
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--arch", choices=[*TINY_ARCHS, "all"], default="all")
+    parser.add_argument(
+        "--attention-only",
+        action="store_true",
+        help="recompute only the attention methods' rows (and the automatic choice) of an existing layer_sweep.json",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
     scenes = shapes_scenes(args.n, HELD_OUT_SEED)
     archs = TINY_ARCHS if args.arch == "all" else (args.arch,)
+    if args.attention_only:
+        refresh_attention(scenes, archs)
+        return
     checks = [uses_distractor(a, scenes) for a in archs]
     for c in checks:
         print(c, flush=True)
     clean = [row for a in archs for row in distractor_free(a, scenes)]
     for c in clean:
         print(c, flush=True)
-    rows = [row for a in archs for row in sweep(a, scenes)]
+    rows = [row for a in archs for row in sweep(a, scenes) + attention_rows(a, scenes)]
     d = scenes.distractors
     meta: dict[str, Any] = {
         "n": args.n,
