@@ -12,7 +12,7 @@ the ground truth: the shipped models use the object only (deletion check in
 the schedule, also use the achromatic distractor (their true-class logit drops by 0.4-0.6 on average when
 it is removed, ``results/transformers/retrained.md``), so for them the object is not the only evidence.
 
-    python scripts/train_tiny_transformers.py --arch tiny_vit_reg --stop-at 900   # the shipped ViT
+    python scripts/train_tiny_transformers.py --arch tiny_vit_reg --stop-at 900   # the shipped ViT's recipe
     python scripts/train_tiny_transformers.py --out /tmp/weights                  # all three, full schedule
 """
 

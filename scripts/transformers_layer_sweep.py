@@ -214,10 +214,12 @@ def report(
         "game, strict (the map's maximum inside the object's box). E obj / E dis: share of the map's energy in the "
         "object's / the distractor's box (their mean area share, chance level, is "
         f"{meta['object_area']:.3f} / {meta['distractor_area']:.3f}). max dis: share of maps whose maximum lies on "
-        "the distractor. Bold: the automatic layer.",
+        "the distractor. Bold: the automatic layer. The conclusion drawn from it (what netloupe chooses) is in "
+        "`ground_truth.md`.",
         "",
         f"Machine: {meta['machine']}, torch {meta['torch']}, {meta['date']}. Command: `{meta['command']}` "
-        f"({meta['seconds']:.0f} s).",
+        f"({meta['seconds']:.0f} s)."
+        + (f" Attention rows refreshed {meta['attention_rows']}." if "attention_rows" in meta else ""),
         "",
         "## Does the model use the distractor? (deletion check, same images)",
         "",
