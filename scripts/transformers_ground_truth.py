@@ -167,7 +167,7 @@ def figure(path: Path) -> None:
     for a in TINY_ARCHS:  # (arch, label, layer, reshape, method): the automatic choice, then Grad-CAM by layer
         picks.append((a, "automatic (nothing named)", None, None, None))
         picks += [(a, f"gradcam, {c[0]}", c[1], c[2], "gradcam") for c in (CANDIDATES[a][0], CANDIDATES[a][-1])]
-    fig, axes = plt.subplots(len(picks), 5, figsize=(10, 2.1 * len(picks)))
+    fig, axes = plt.subplots(len(picks), 4, figsize=(7, 1.8 * len(picks)), squeeze=False)
     shown = ((x - x.amin()) / (x.amax() - x.amin())).permute(0, 2, 3, 1)
     for row, (arch, label, layer, reshape, method) in enumerate(picks):
         model = load_tiny(arch)
@@ -176,15 +176,15 @@ def figure(path: Path) -> None:
             result = netloupe.explain(model, x, method, None, layer, reshape=reshape)
         name = next(iter(result.maps))
         maps = result.maps[name][:, 0]
-        axes[row, 0].text(0, 0.5, f"{arch}\n{label}\n-> {name}", fontsize=8, va="center")
-        axes[row, 0].axis("off")
         for i in range(4):
-            ax = axes[row, i + 1]
+            ax = axes[row, i]
             ax.imshow(shown[i])
             ax.imshow(maps[i], cmap="jet", alpha=0.45)
             y0, x0, y1, x1 = boxes[i].tolist()
             ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", lw=1.5))
-            ax.axis("off")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel(f"{arch}\n{label.replace(' (', chr(10) + '(')}\n-> {name}", fontsize=7)
     fig.tight_layout()
     atomic_write(path, lambda p: fig.savefig(p, dpi=80, format="png"))
     plt.close(fig)
@@ -280,11 +280,14 @@ def table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=500)
-    parser.add_argument("--render-only", action="store_true", help="rewrite ground_truth.md from ground_truth.json")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite ground_truth.md from ground_truth.json, and the figure"
+    )
     args = parser.parse_args()
     if args.render_only:
         data = json.loads((OUT / "ground_truth.json").read_text())
         atomic_write_text(OUT / "ground_truth.md", table(data["rows"], data["meta"]))
+        figure(OUT / "ground_truth_examples.png")
         return
     torch.set_num_threads(1)
     rows = [row for arch in TINY_ARCHS for row in evaluate(arch, args.n)]
