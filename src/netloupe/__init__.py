@@ -28,6 +28,12 @@ _LAZY = {
     "TopK": "netloupe.targets",
     "ClassTarget": "netloupe.targets",
     "SoftmaxTarget": "netloupe.targets",
+    "EmbeddingTarget": "netloupe.targets",
+    "BoxScoreTarget": "netloupe.targets",
+    "SegmentationTarget": "netloupe.targets",
+    "TargetOutputs": "netloupe.targets",
+    "describe_layer": "netloupe.layers",
+    "LayerInfo": "netloupe.layout",
     "load_model": "netloupe.models.zoo",
     "LoadedModel": "netloupe.models.zoo",
     "available_models": "netloupe.models.zoo",
@@ -38,8 +44,18 @@ __all__ = ["__version__", *sorted(_LAZY)]
 if _typing.TYPE_CHECKING:
     from .cam.engine import Explainer, Explanation, explain
     from .cam.registry import available_methods, get_method
+    from .layers import describe_layer
+    from .layout import LayerInfo
     from .models.zoo import LoadedModel, available_models, load_model
-    from .targets import ClassTarget, SoftmaxTarget, TopK
+    from .targets import (
+        BoxScoreTarget,
+        ClassTarget,
+        EmbeddingTarget,
+        SegmentationTarget,
+        SoftmaxTarget,
+        TargetOutputs,
+        TopK,
+    )
 
 
 def __getattr__(name: str) -> object:

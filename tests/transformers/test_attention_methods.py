@@ -82,3 +82,29 @@ def test_registered_and_windowed_attention_refused() -> None:
     ).eval()
     with pytest.raises(MethodNotApplicable, match="windowed attention"):
         netloupe.explain(swin, torch.randn(1, 3, 32, 32), "rollout")
+
+
+@pytest.mark.parametrize(
+    ("kind", "rows", "prefix"),
+    [("distilled", [0, 1], 2), ("registers+avg", [2, 3, 4, 5], 2), ("registers+cls", [0], 3)],
+)
+def test_rollout_reads_the_rows_the_head_reads(kind: str, rows: list[int], prefix: int) -> None:
+    """DeiT averages its class and distillation heads: both rows; avg-pooled ViT: the patch rows; never registers."""
+    from timm.models.deit import VisionTransformerDistilled
+
+    torch.manual_seed(5)
+    common = {"img_size": 16, "patch_size": 8, "embed_dim": 8, "depth": 1, "num_heads": 2, "num_classes": 3}
+    if kind == "distilled":
+        model: VisionTransformer = VisionTransformerDistilled(**common).eval()
+    elif kind == "registers+avg":
+        model = VisionTransformer(**common, class_token=False, reg_tokens=2, global_pool="avg").eval()
+    else:
+        model = VisionTransformer(**common, reg_tokens=2).eval()
+    assert model.num_prefix_tokens == prefix
+    x = torch.randn(2, 3, 16, 16)
+    _, attn, _ = _hand_attention(model, x)
+    t = attn.shape[-1]
+    rel = 0.5 * attn.mean(1) + 0.5 * torch.eye(t)
+    expected = rel[:, rows, prefix:].mean(1).reshape(2, 2, 2)
+    res = netloupe.explain(model, x, "rollout", upsample=False, normalize=False, relu=False)
+    torch.testing.assert_close(res.maps["rollout"][:, 0], expected.detach())

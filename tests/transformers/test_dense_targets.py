@@ -116,3 +116,55 @@ def test_box_score_target_on_torchvision_detectors(detectors, name: str) -> None
     assert res.maps["gradcam"].shape == (1, 1, 96, 96)
     assert torch.isfinite(res.maps["gradcam"]).all()
     assert float(res.scores[0, 0]) == pytest.approx(float(det["scores"][0]))
+
+
+def test_box_score_target_reaches_a_raw_detector_through_output_selection(detectors) -> None:  # type: ignore[no-untyped-def]
+    """No wrapper: the detector's list of dicts reaches BoxScoreTarget / a callable as is, same maps as wrapped."""
+    model, _ = detectors["fasterrcnn"]
+    x = torch.rand(1, 3, 96, 96)
+    with torch.no_grad():
+        det = model(x)[0]
+    target = BoxScoreTarget(det["boxes"][0], int(det["labels"][0]))
+    raw = netloupe.explain(model, x, "gradcam", target, "backbone.body.16")
+    wrapped = netloupe.explain(
+        TargetOutputs(model, target), x, "gradcam", lambda out: out[:, 0], "model.backbone.body.16"
+    )
+    assert float(raw.scores[0, 0]) == pytest.approx(float(det["scores"][0]))
+    torch.testing.assert_close(raw.logits, raw.scores)  # a structured output's "logits" are the target scores
+    torch.testing.assert_close(raw.maps["gradcam"], wrapped.maps["gradcam"])
+    assert float(raw.maps["gradcam"].amax()) == pytest.approx(1.0)  # a real, non-empty map
+    top = netloupe.explain(model, x, "gradcam", [lambda dets: torch.stack([d["scores"][0] for d in dets]), target],
+                           "backbone.body.16")  # fmt: skip
+    torch.testing.assert_close(top.scores[0], torch.stack([det["scores"][0], det["scores"][0]]))
+
+
+class DictPerImage(nn.Module):
+    """A toy detector-like model: one dict per image, {"score": mean of a 1x1 conv's channel 0}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Conv2d(2, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        f = self.features(x)
+        return [{"score": f[i, 0].mean() + f[i, 1].amax()} for i in range(x.shape[0])]
+
+
+def test_callable_target_on_structured_output_in_every_pass() -> None:
+    """Perturbation methods' extra passes read the structured output the same way as the shared pass."""
+    torch.manual_seed(3)
+    model, x = DictPerImage().eval(), torch.randn(3, 2, 6, 6)
+
+    def target(dets: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        return torch.stack([d["score"] for d in dets])
+
+    raw = netloupe.explain(model, x, ["gradcam", "scorecam"], target, "features")
+    wrapped = netloupe.explain(
+        TargetOutputs(model, target), x, ["gradcam", "scorecam"], lambda o: o[:, 0], "model.features"
+    )
+    for m in ("gradcam", "scorecam"):
+        torch.testing.assert_close(raw.maps[m], wrapped.maps[m])
+    with torch.no_grad():
+        torch.testing.assert_close(raw.scores[:, 0], target(model(x)))
+    with pytest.raises(TargetError, match="returned a float"):
+        netloupe.explain(model, x, "gradcam", lambda dets: 1.0, "features")

@@ -11,8 +11,11 @@ connections:
   Interpreting Bi-Modal and Encoder-Decoder Transformers", ICCV, Eq. 5-6): ``Ā_l = mean_h((∇A_l ⊙ A_l)^+)``,
   ``R <- R + Ā_l R`` from ``R = I``; one backward per target, no graph kept between targets.
 
-The map is the class token's row of ``R`` over the patch tokens (prefix tokens read from the model),
-or the mean row for models without prefix tokens, laid on the patch grid. Global-attention models
+The map is the row of ``R`` of the token the head reads, over the patch tokens (prefix tokens read from
+the model), laid on the patch grid: the class token's; the mean of the class and distillation tokens'
+rows for distilled models whose output averages the two heads (DeiT, Touvron et al. 2021); the mean row
+of the patch tokens for models that pool the patch tokens (no class token, or timm ``global_pool="avg"``).
+Register tokens (Darcet et al. 2024) are never read by the head and never give the row. Global-attention models
 only: windowed attention (Swin) has no token-to-token matrix over the image and is refused.
 """
 
@@ -29,7 +32,7 @@ from ..errors import MethodNotApplicable
 from ..layout import attention_cores, prefix_tokens, token_grid
 from .base import CAMContext, CAMMethod
 
-__all__ = ["AttentionRollout", "GradientWeightedAttention", "attention_maps"]
+__all__ = ["AttentionRollout", "GradientWeightedAttention", "attention_maps", "readout_rows"]
 
 
 @contextmanager
@@ -72,8 +75,29 @@ def attention_maps(model: nn.Module, inputs: Tensor, grad: bool) -> tuple[Tensor
     return out, attns
 
 
+def readout_rows(model: nn.Module, prefix: int) -> tuple[int, ...]:
+    """The token positions whose outputs the head reads; () for the mean of the patch tokens.
+
+    timm ViTs say it (``global_pool``, ``has_class_token``, a distillation token with ``head_dist``);
+    Hugging Face distilled DeiT has a ``distillation_classifier``. Otherwise: the class token (position
+    0) when there are prefix tokens, the patch tokens' mean when there are none.
+    """
+    if prefix == 0:
+        return ()
+    for module in model.modules():
+        pool = getattr(module, "global_pool", None)
+        if isinstance(pool, str) and hasattr(module, "has_class_token"):  # timm VisionTransformer family
+            if pool != "token" or not module.has_class_token:
+                return ()
+            distilled = getattr(module, "dist_token", None) is not None and hasattr(module, "head_dist")
+            return (0, 1) if distilled else (0,)
+        if hasattr(module, "distillation_classifier"):  # Hugging Face DeiTForImageClassificationWithTeacher
+            return (0, 1)
+    return (0,)
+
+
 def _to_map(ctx: CAMContext, rel: Tensor) -> Tensor:
-    """``rel`` (N, K, T, T) relevance -> (N, K, h, w) map of the class token's (or mean) row."""
+    """``rel`` (N, K, T, T) relevance -> (N, K, h, w) map of the head's readout row(s), over the patch tokens."""
     found = prefix_tokens(ctx.model)
     p = found[0] if found else 0
     t = rel.shape[-1]
@@ -81,7 +105,8 @@ def _to_map(ctx: CAMContext, rel: Tensor) -> Tensor:
     grid = token_grid(t - p, (size[0], size[1])) if len(size) == 2 else None
     if grid is None:
         raise MethodNotApplicable(f"attention methods: {t} tokens minus {p} prefix tokens form no grid of {size}")
-    row = rel[:, :, 0, p:] if p > 0 else rel[:, :, :, :].mean(2)
+    rows = readout_rows(ctx.model, p)
+    row = rel[:, :, list(rows), p:].mean(2) if rows else rel[:, :, p:, p:].mean(2)
     return row.reshape(*row.shape[:2], *grid)
 
 

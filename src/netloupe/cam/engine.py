@@ -23,8 +23,9 @@ from ..errors import InputError
 from ..layers import LayerInfo, ReshapeSpec, plan_reshape
 from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_targets
 from ._capture import Capture, LayerCapture, LayerRef, resolve_layer_refs, run_capture, unwrap_compiled
-from ._outputs import OutputKey, select_output
+from ._outputs import OutputKey, TargetReader, select_output
 from ._passes import CancelFlag, OnPass, Passes
+from .attention_choice import default_methods, warn_gradient_cam_on_class_token
 from .base import CAMContext, CAMMethod
 from .perturbation import upsample
 from .registry import get_method
@@ -47,6 +48,7 @@ class Explanation:
         layers: the target layers' names.
         class_names: names of the output classes when known.
         layer_info: each layer's layout (channels-first, channels-last, tokens), grid and why it was chosen.
+        method_reason: why the methods were chosen when none was named ("" when they were named).
     """
 
     maps: dict[str, Tensor]
@@ -57,6 +59,7 @@ class Explanation:
     layers: list[str]
     class_names: list[str] | None = None
     layer_info: list[LayerInfo] = field(default_factory=list)
+    method_reason: str = ""
 
     def labels(self) -> list[list[str]]:
         """Human-readable name of every explained target, ``[sample][k]``."""
@@ -123,7 +126,10 @@ class Explainer:
             one for the device (see :func:`perturbation_batch_size`).
         eval_mode: run in eval mode (BatchNorm statistics, no dropout); each module's flag is restored.
         output: which of the model's outputs holds the scores: None (a tensor, the first element of a
-            tuple, or ``"logits"`` of a dict/``ModelOutput``), a key, or an index.
+            tuple, or ``"logits"`` of a dict/``ModelOutput``), a key, an index, or a callable on the raw
+            output. With None and callable targets, a raw output holding no such tensor (a torchvision
+            detector's list of dicts) is handed to the targets as is (e.g.
+            :class:`~netloupe.targets.BoxScoreTarget`); ``logits`` are then the targets' scores.
     """
 
     def __init__(
@@ -152,7 +158,7 @@ class Explainer:
     def explain(
         self,
         inputs: Tensor,
-        methods: MethodsSpec = "gradcam",
+        methods: MethodsSpec | None = None,
         targets: TargetSpec = None,
         *,
         normalize: bool = True,
@@ -167,7 +173,10 @@ class Explainer:
 
         Args:
             inputs: ``(N, C, L)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)`` batch.
-            methods: a registry name, a method instance, or a list of them.
+            methods: a registry name, a method instance, or a list of them. None: Grad-CAM, except for a
+                global-attention transformer whose head reads a class token, explained without a named
+                layer: attention rollout for the predicted class, gradient-weighted attention for other
+                targets (see :mod:`netloupe.cam.attention_choice` for why; ``Explanation.method_reason``).
             targets: see :func:`netloupe.targets.resolve_targets` (default: the predicted class).
             normalize: min-max normalise each map to [0, 1].
             relu: keep only positive evidence (set False, with ``normalize=False``, for signed maps).
@@ -185,21 +194,25 @@ class Explainer:
         passes.check()
         model, layer_spec = unwrap_compiled(self.model, self.layer)
         x = self._check_inputs(inputs)
+        reason = ""
+        if methods is None:
+            targets_named = targets is not None and not (isinstance(targets, TopK) and targets.k == 1)
+            methods, reason = default_methods(model, layer_spec is not None, targets_named)
         instances = self._methods(methods, method_kwargs or {})
         layers = resolve_layer_refs(model, layer_spec, x)
         plan = plan_reshape(model, [(r.name, r.module) for r in layers], x, self.reshape, layer_spec is None)
         need_grad = any(m.needs_gradients for m in instances.values())
         need_head = any(m.needs_head for m in instances.values())
+        output_key, targets = self._read_outputs(targets)
 
         def resolve(outputs: Tensor) -> TargetSet:
             return resolve_targets(targets, outputs, self.class_names)
 
         with eval_mode(model, self.eval_mode):
-            capture, target_set = run_capture(
-                model, x, layers, resolve, need_grad, plan.reshape, need_head, self.output
-            )
+            capture, target_set = run_capture(model, x, layers, resolve, need_grad, plan.reshape, need_head, output_key)
             contexts = [
-                self._context(model, cap, capture, target_set, x, passes, plan.reshape) for cap in capture.layers
+                self._context(model, cap, capture, target_set, x, passes, plan.reshape, output_key)
+                for cap in capture.layers
             ]
             for ctx in contexts:
                 for m in instances.values():
@@ -213,6 +226,8 @@ class Explainer:
                 per_layer[ctx.layer.name] = maps_of_layer
 
         maps = self._postprocess(per_layer, tuple(x.shape[2:]), normalize, relu, upsample or len(layers) > 1, fuse)
+        layer_info = plan.layer_info(capture.layers)
+        warn_gradient_cam_on_class_token(model, list(instances), layer_info)
         return Explanation(
             maps=maps,
             class_ids=target_set.class_ids,
@@ -221,12 +236,32 @@ class Explainer:
             probabilities=probabilities(capture.outputs),
             layers=[ref.name for ref in layers],
             class_names=self.class_names,
-            layer_info=plan.layer_info(capture.layers),
+            layer_info=layer_info,
+            method_reason=reason,
         )
 
     __call__ = explain
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _read_outputs(self, targets: TargetSpec) -> tuple[OutputKey, TargetSpec]:
+        """How every pass reads the model's output, and the targets to apply to what it reads.
+
+        Callable targets without ``output=``: a :class:`TargetReader`, so that a structured output
+        (a detector's list of dicts) reaches them as is.
+        """
+        if self.output is not None:
+            return self.output, targets
+        if isinstance(targets, (str, bytes, TopK)) or targets is None:
+            return None, targets
+        if callable(targets):
+            functions = [targets]
+        elif isinstance(targets, Sequence) and targets and all(callable(t) for t in targets):
+            functions = [t for t in targets if callable(t)]
+        else:
+            return None, targets
+        reader = TargetReader(functions)
+        return reader, list(reader.targets())
 
     def _check_inputs(self, inputs: Tensor) -> Tensor:
         if not isinstance(inputs, Tensor):
@@ -262,9 +297,8 @@ class Explainer:
         x: Tensor,
         passes: Passes,
         reshape: ReshapeFn | None = None,
+        output_key: OutputKey = None,
     ) -> CAMContext:
-        output_key = self.output
-
         def forward(batch: Tensor) -> Tensor:
             with torch.no_grad():
                 return select_output(model(batch), output_key)
@@ -348,7 +382,7 @@ class Explainer:
 def explain(
     model: nn.Module,
     inputs: Tensor,
-    methods: MethodsSpec = "gradcam",
+    methods: MethodsSpec | None = None,
     targets: TargetSpec = None,
     layer: LayersSpec = None,
     *,

@@ -12,6 +12,7 @@ A map that explains the prediction must point at the coloured square.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -25,9 +26,11 @@ __all__ = [
     "CLASS_NAMES",
     "IMAGE_SIZE",
     "TINY_ARCHS",
+    "Scenes",
     "build_tiny",
     "load_tiny",
     "shapes_batch",
+    "shapes_scenes",
     "weights_path",
 ]
 
@@ -43,12 +46,45 @@ def shapes_batch(n: int, seed: int, size: int = IMAGE_SIZE, distractor: bool = T
 
     The box is exclusive at (y1, x1). Same ``seed``, same batch (a private generator; global RNG untouched).
     """
+    scenes = shapes_scenes(n, seed, size, distractor)
+    return scenes.images, scenes.labels, scenes.boxes
+
+
+@dataclass(frozen=True)
+class Scenes:
+    """A batch of the coloured-square task with its parts, for deletion checks.
+
+    ``images`` = ``background + distractor_delta + object_delta``; the deltas are zero outside their squares.
+    ``distractors`` are (y0, x0, y1, x1) boxes, all -1 where no non-overlapping place was found.
+    """
+
+    images: Tensor
+    labels: Tensor
+    boxes: Tensor
+    distractors: Tensor
+    distractor_delta: Tensor
+    object_delta: Tensor
+
+    def without_distractor(self) -> Tensor:
+        """The same images with the achromatic distractor square removed (the noise under it kept)."""
+        return self.images - self.distractor_delta
+
+    def without_object(self) -> Tensor:
+        """The same images with the coloured object removed (the noise under it kept)."""
+        return self.images - self.object_delta
+
+
+def shapes_scenes(n: int, seed: int, size: int = IMAGE_SIZE, distractor: bool = True) -> Scenes:
+    """The batch :func:`shapes_batch` returns (same seed, same images) with its parts (see :class:`Scenes`)."""
     g = torch.Generator().manual_seed(seed)
     grey = torch.randn(n, 1, size, size, generator=g) * 0.35
     images = grey.expand(n, 3, size, size).clone()
     images += torch.randn(n, 3, size, size, generator=g) * 0.05  # a little colour noise everywhere
     labels = torch.randint(0, len(CLASS_NAMES), (n,), generator=g)
     boxes = torch.zeros(n, 4, dtype=torch.long)
+    distractors = torch.full((n, 4), -1, dtype=torch.long)
+    distractor_delta = torch.zeros_like(images)
+    object_delta = torch.zeros_like(images)
     sides = torch.randint(5, 9, (n, 2), generator=g)
     for i in range(n):
         side, dside = int(sides[i, 0]), int(sides[i, 1])
@@ -58,10 +94,12 @@ def shapes_batch(n: int, seed: int, size: int = IMAGE_SIZE, distractor: bool = T
         for _ in range(20 if distractor else 0):
             dy, dx = (int(v) for v in torch.randint(0, size - dside + 1, (2,), generator=g))
             if dy >= y0 + side or dy + dside <= y0 or dx >= x0 + side or dx + dside <= x0:
-                images[i, :, dy : dy + dside, dx : dx + dside] += 1.2
+                distractor_delta[i, :, dy : dy + dside, dx : dx + dside] = 1.2
+                distractors[i] = torch.tensor([dy, dx, dy + dside, dx + dside])
                 break
-        images[i, :, y0 : y0 + side, x0 : x0 + side] += CLASS_COLOURS[labels[i]][:, None, None]
-    return images, labels, boxes
+        object_delta[i, :, y0 : y0 + side, x0 : x0 + side] = CLASS_COLOURS[labels[i]][:, None, None]
+    images += distractor_delta + object_delta
+    return Scenes(images, labels, boxes, distractors, distractor_delta, object_delta)
 
 
 def build_tiny(arch: str, num_classes: int = len(CLASS_NAMES)) -> nn.Module:
