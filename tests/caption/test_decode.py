@@ -67,3 +67,67 @@ def test_min_len_forbids_an_early_end() -> None:
     assert best.log_prob == pytest.approx(math.log(0.162), rel=1e-5)
     with pytest.raises(InputError, match="min_len"):
         greedy_decode(step, (torch.zeros(1, 1),), BOS, EOS, max_len=3, min_len=3)
+
+
+def test_banned_words_by_hand() -> None:
+    from netloupe.caption.decode import banned_words
+
+    assert banned_words([5, 6, 7, 5, 6], 3) == [7]  # (5, 6, 7) was said: after "5 6" the word 7 is banned
+    assert banned_words([6, 7, 5, 6, 9, 6], 2) == [7, 9]  # bigrams (6, 7) and (6, 9) were said
+    assert banned_words([5, 6, 5, 8], 2) == []  # no earlier bigram starts with 8
+    assert banned_words([4, 4, 9], 1) == [4, 9]  # unigrams: every word already said
+    assert banned_words([5, 6], 3) == []  # no trigram yet
+    assert banned_words([5, 6, 7], 0) == []  # off
+
+
+LOOP = torch.tensor([
+    [0.0, 0.0, 0.7, 0.3],  # after <bos>: a 0.7, b 0.3
+    [0.0, 1.0, 0.0, 0.0],
+    [0.0, 0.05, 0.15, 0.8],  # after a: b 0.8
+    [0.0, 0.1, 0.6, 0.3],  # after b: a 0.6
+])
+
+
+def looping(tokens: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+    return LOOP[tokens].log(), state
+
+
+def test_no_repeat_ngram_breaks_a_loop_by_hand() -> None:
+    # unconstrained greedy loops: a b a b a b
+    assert greedy_decode(looping, (torch.zeros(1, 1),), BOS, EOS, max_len=6)[0].tokens == [A, B, A, B, A, B]
+    # no repeated bigram: a b a, then b would repeat (a, b): the next best after a is a (0.15) -> a b a a,
+    # then (a, b) and (a, a) are both said: only <eos> (0.05) is left
+    h = greedy_decode(looping, (torch.zeros(1, 1),), BOS, EOS, max_len=6, no_repeat_ngram=2)[0]
+    assert h.tokens == [A, B, A, A] and h.finished
+    assert h.log_prob == pytest.approx(math.log(0.7 * 0.8 * 0.6 * 0.15 * 0.05), rel=1e-5)
+    # no repeated trigram: a b a b, then a would repeat (a, b, a) -> b (0.3): a b a b b, then (b, b, a) is new
+    h3 = greedy_decode(looping, (torch.zeros(1, 1),), BOS, EOS, max_len=6, no_repeat_ngram=3)[0]
+    assert h3.tokens == [A, B, A, B, B, A]
+    b2 = beam_search(looping, (torch.zeros(1, 1),), BOS, EOS, beam=1, max_len=6, no_repeat_ngram=2)[0]
+    assert b2.tokens == [A, B, A, A] and b2.log_prob == pytest.approx(h.log_prob, rel=1e-5)
+    with pytest.raises(InputError, match="no_repeat_ngram"):
+        greedy_decode(looping, (torch.zeros(1, 1),), BOS, EOS, no_repeat_ngram=-1)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_no_repeat_ngram_never_emits_a_repeated_ngram(n: int) -> None:
+    gen = torch.Generator().manual_seed(n)
+    vocab = 7
+    for trial in range(20):
+        table = torch.rand(vocab, vocab, generator=gen) ** 4  # peaked: unconstrained decoding repeats a lot
+        table[:, EOS] *= 0.05
+        table[:, BOS] = 0.0
+        table = table / table.sum(1, keepdim=True)
+
+        def step(tokens: Tensor, state: tuple[Tensor, ...], t: Tensor = table) -> tuple[Tensor, tuple[Tensor, ...]]:
+            return t[tokens].clamp_min(1e-12).log(), state
+
+        hyps = greedy_decode(step, (torch.zeros(3, 1),), BOS, EOS, max_len=12, no_repeat_ngram=n)
+        hyps += beam_search(step, (torch.zeros(1, 1),), BOS, EOS, beam=3, max_len=12, min_len=4, no_repeat_ngram=n)
+        for h in hyps:
+            grams = [tuple(h.tokens[i : i + n]) for i in range(len(h.tokens) - n + 1)]
+            assert len(grams) == len(set(grams)), (trial, h.tokens)
+        plain = greedy_decode(step, (torch.zeros(1, 1),), BOS, EOS, max_len=12)[0].tokens
+        if trial == 0 and n == 2:
+            grams = [tuple(plain[i : i + 2]) for i in range(len(plain) - 1)]
+            assert len(grams) > len(set(grams))  # the constraint had something to do

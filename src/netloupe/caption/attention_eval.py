@@ -3,8 +3,7 @@
 * :func:`run_synthetic` — train on :mod:`~netloupe.caption.synthetic` scenes, score BLEU/CIDEr-D against
   the nearest-neighbour and most-frequent baselines, and play the pointing game per grounded word with
   the decoder's attention and with Grad-CAM side by side; writes ``synthetic.md/json`` and a PNG strip.
-* :func:`run_medpix` — the same decoder on the MedPix 2.0 subset; writes ``medpix_attention.md/json``.
-  MedPix is research/teaching use only: its checkpoint goes to the cache folder, never into the package.
+MedPix (real data, a seed ensemble chosen on dev) lives in :mod:`netloupe.caption.medpix`.
 """
 
 from __future__ import annotations
@@ -21,24 +20,19 @@ from typing import Any
 import torch
 
 from ..io.atomic import atomic_write_bytes, atomic_write_text
-from .attention_train import AttentionFit, decode_captions, fit_attention, nearest_and_commonest, rerank_neighbours
+from .attention_train import AttentionFit, decode_captions, fit_attention, nearest_and_commonest
 from .bleu import corpus_bleu
 from .cider import cider_d
 from .grounding import attention_maps, feature_gradcam, pointing_hit, upsample_maps
 from .synthetic import COLOURS, SHAPES, SIZE, Scene, split_scenes
 
-__all__ = ["machine_line", "run_medpix", "run_synthetic", "score_systems"]
+__all__ = ["machine_line", "run_synthetic", "score_systems"]
 
 Log = Callable[[str], None] | None
 SYNTHETIC_CARD = (
     "Attention captioner (frozen EfficientNet-Lite0 + Show-Attend-Tell LSTM decoder) trained by netloupe on "
     "its own synthetic shapes scenes (code-generated, seed 0; no third-party data). Describes two coloured "
     "shapes and their relation; meaningless on other images."
-)
-MEDPIX_CARD = (
-    "Attention captioner (frozen EfficientNet-Lite0 + Show-Attend-Tell LSTM decoder) trained by the user on "
-    "the MedPix 2.0 subset (NLM MedPix content; research/teaching use only, do not redistribute). "
-    "Not a medical device."
 )
 
 
@@ -69,12 +63,12 @@ def score_systems(
     return table
 
 
-def _score_md(table: dict[str, dict[str, float]], chosen: str) -> list[str]:
+def _score_md(table: dict[str, dict[str, float]], chosen: str, note: str = "decoding chosen on dev") -> list[str]:
     heads = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "brevity penalty", "CIDEr-D", "exact match %"]
     keys = ["bleu1", "bleu2", "bleu3", "bleu4", "bp", "cider_d", "exact_match"]
     lines = ["| system | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
     for name, row in table.items():
-        label = f"**{name}** (decoding chosen on dev)" if name == chosen else name
+        label = f"**{name}** ({note})" if name == chosen else name
         lines.append(f"| {label} | " + " | ".join(f"{row[k]:g}" for k in keys) + " |")
     return lines
 
@@ -100,16 +94,6 @@ def _features(scenes: dict[str, list[Scene]], cache: str | Path, seed: int) -> d
 #: (label, beam width, minimum caption length) of the decodings compared on dev.
 Decoding = tuple[str, int, int]
 SYNTHETIC_DECODINGS: list[Decoding] = [("greedy", 1, 0), ("beam 3", 3, 0)]
-#: Neighbour counts compared on dev for the re-ranking system (1 = the nearest-neighbour baseline).
-RERANK_K = (1, 5, 10, 20)
-MEDPIX_DECODINGS: list[Decoding] = [
-    ("greedy", 1, 0),
-    ("beam 3", 3, 0),
-    ("greedy, >= 10 words", 1, 10),
-    ("greedy, >= 15 words", 1, 15),
-    ("greedy, >= 20 words", 1, 20),
-    ("beam 3, >= 15 words", 3, 15),
-]
 
 
 def _choose_decoding(
@@ -303,89 +287,4 @@ def run_synthetic(
         "",
     ]
     atomic_write_text(out / "synthetic.md", "\n".join(lines))
-    return result
-
-
-def run_medpix(
-    data_dir: str | Path,
-    out: str | Path = "results/caption",
-    cache: str | Path = "out/caption",
-    epochs: int = 14,
-    seed: int = 0,
-    log: Log = None,
-) -> dict[str, Any]:
-    """Train + score the attention captioner on MedPix (case-disjoint splits); write ``medpix_attention.*``."""
-    import netloupe
-
-    from .attention_train import save_attention_captioner
-    from .data import encode_spatial, read_captions
-    from .text import tokenize_caption
-
-    start = time.perf_counter()
-    out = Path(out)
-    rows = read_captions(data_dir)
-    loaded = netloupe.load_model()
-    feats = encode_spatial(loaded.model, loaded.preprocess, [r.image_file for r in rows], cache, key="medpix")
-    split = {n: [i for i, r in enumerate(rows) if r.split == n] for n in ("train", "dev", "test")}
-    tokens = [tokenize_caption(r.caption) for r in rows]
-    dev_refs = [[tokens[i]] for i in split["dev"]]
-    fit = fit_attention(
-        feats[split["train"]], [tokens[i] for i in split["train"]], feats[split["dev"]], dev_refs,
-        epochs=epochs, seed=seed, min_count=2, max_words=30, select="loss", log=log,
-    )  # fmt: skip
-    best, dev_bleu = _choose_decoding(fit, feats[split["dev"]], dev_refs, 30, MEDPIX_DECODINGS)
-    test = feats[split["test"]]
-    refs = [[tokens[i]] for i in split["test"]]
-    chosen = f"attention LSTM, {best[0]}"
-    systems = {
-        f"attention LSTM, {label}": decode_captions(fit.decoder, fit.vocab, test, beam=b, min_len=m)
-        for label, b, m in MEDPIX_DECODINGS
-    }
-    train_caps = [tokens[i] for i in split["train"]]
-    rerank_dev = {
-        k: 100
-        * corpus_bleu(
-            rerank_neighbours(fit.decoder, fit.vocab, feats[split["train"]], train_caps, feats[split["dev"]], k),
-            dev_refs,
-        )["bleu4"]
-        for k in RERANK_K
-    }
-    k_best = max(RERANK_K, key=lambda k: (rerank_dev[k], -k))
-    rerank_label = f"attention LSTM re-ranking the {k_best} nearest training captions (k chosen on dev)"
-    systems[rerank_label] = rerank_neighbours(fit.decoder, fit.vocab, feats[split["train"]], train_caps, test, k_best)
-    systems.update(nearest_and_commonest(feats[split["train"]], train_caps, test))
-    table = score_systems(systems, refs)
-    ckpt = save_attention_captioner(fit, Path(cache) / "medpix_attention.pt", table[chosen], MEDPIX_CARD)
-    result = {
-        "scores": table,
-        "chosen": chosen,
-        "dev_bleu4_by_decoding": dev_bleu,
-        "dev_bleu4_by_rerank_k": {str(k): round(v, 2) for k, v in rerank_dev.items()},
-        "best_epoch": fit.best_epoch,
-        "epochs": epochs,
-        "seed": seed,
-        "vocab_size": len(fit.vocab),
-        "history": fit.history,
-        "checkpoint": str(ckpt),
-        "examples": {n: [" ".join(c) for c in caps[:5]] for n, caps in systems.items()},
-        "machine": machine_line(),
-        "wall_seconds": round(time.perf_counter() - start, 1),
-    }
-    atomic_write_text(out / "medpix_attention.json", json.dumps(result, indent=1))
-    lines = [
-        "# Attention captioner on MedPix 2.0 (test split: 200 images, 69 cases, case-disjoint)",
-        "",
-        f"Measured {result['machine']}; wall time {result['wall_seconds']:.0f} s. Command: "
-        "`PYTHONPATH=src python -m netloupe caption-attention medpix`.",
-        f"Epoch {fit.best_epoch}/{epochs} kept by the lowest dev cross-entropy; the decoding (beam width, minimum "
-        "length) chosen by dev BLEU-4 " + ", ".join(f"{k} {v:.2f}" for k, v in dev_bleu.items()) + ". "
-        "One reference per image (the author's caption); baselines use the same mean-pooled encoder features. "
-        "Re-ranking: the captions of the k nearest training images, re-ranked by the decoder's mean log-probability "
-        "per word; dev BLEU-4 by k: " + ", ".join(f"k={k} {v:.2f}" for k, v in rerank_dev.items()) + " (k=1 is the "
-        "nearest-neighbour baseline).",
-        "",
-        *_score_md(table, chosen),
-        "",
-    ]
-    atomic_write_text(out / "medpix_attention.md", "\n".join(lines))
     return result

@@ -1,7 +1,8 @@
 """Train an :class:`~netloupe.caption.attention.AttentionDecoder` on cached encoder maps; score and save it.
 
 Recipe (one fixed seed): teacher forcing with cross-entropy, Adam, gradient norm clipped at 5; the epoch is
-kept by greedy BLEU-4 on a dev split (never the test split). Features come from
+kept by greedy BLEU-4 or the teacher-forced cross-entropy on a dev split (never the test split), or, with no
+dev split (the final refit on train + dev), a fixed number of epochs chosen before. Features come from
 :func:`netloupe.caption.data.encode_spatial` (float16 maps of the frozen default backbone).
 """
 
@@ -23,22 +24,27 @@ from ..io.atomic import atomic_write
 from .attention import AttentionCaptioner, AttentionDecoder
 from .bleu import corpus_bleu
 from .decode import beam_search, greedy_decode
+from .ensemble import EnsembleDecoder
 from .text import CaptionVocab
 from .train import read_checkpoint
 
 __all__ = [
     "FORMAT",
     "AttentionFit",
+    "Decoder",
     "decode_captions",
     "fit_attention",
     "load_attention_captioner",
     "nearest_and_commonest",
     "rerank_neighbours",
     "save_attention_captioner",
+    "save_decoder",
 ]
 
 FORMAT = "netloupe-attention-caption/1"
 Log = Callable[[str], None] | None
+#: One decoder or an ensemble of them: both have ``start``/``step``/``forward``/``forward_attention``.
+Decoder = AttentionDecoder | EnsembleDecoder
 
 
 @dataclass
@@ -54,18 +60,19 @@ class AttentionFit:
 
 @torch.no_grad()
 def decode_captions(
-    decoder: AttentionDecoder,
+    decoder: Decoder,
     vocab: CaptionVocab,
     feats: Tensor,
     beam: int = 1,
     max_len: int = 30,
     batch_size: int = 64,
     min_len: int = 0,
+    no_repeat_ngram: int = 0,
 ) -> list[list[str]]:
     """Captions (word lists) of encoder maps ``feats`` (N, D, h, w): greedy, or beam search when ``beam > 1``.
 
-    ``min_len`` forbids ``<eos>`` before that many words (see :mod:`netloupe.caption.decode`); ``<unk>``
-    (and ``<pad>``/``<bos>``) are never generated.
+    ``min_len`` forbids ``<eos>`` before that many words and ``no_repeat_ngram = n`` any repeated n-gram
+    (see :mod:`netloupe.caption.decode`); ``<unk>`` (and ``<pad>``/``<bos>``) are never generated.
     """
     decoder.eval()
 
@@ -79,7 +86,7 @@ def decode_captions(
     for s in range(0, feats.shape[0], batch_size):
         state = decoder.start(feats[s : s + batch_size])
         if beam == 1:
-            hyps = greedy_decode(step, state, vocab.bos_id, vocab.eos_id, max_len, min_len)
+            hyps = greedy_decode(step, state, vocab.bos_id, vocab.eos_id, max_len, min_len, no_repeat_ngram)
         else:
             hyps = [
                 beam_search(
@@ -90,6 +97,7 @@ def decode_captions(
                     beam,
                     max_len,
                     min_len=min_len,
+                    no_repeat_ngram=no_repeat_ngram,
                 )[0]
                 for i in range(state[0].shape[0])
             ]
@@ -107,8 +115,8 @@ def _batch(ids: list[list[int]]) -> Tensor:
 def fit_attention(
     train_feats: Tensor,
     train_captions: Sequence[Sequence[str]],
-    dev_feats: Tensor,
-    dev_references: Sequence[Sequence[Sequence[str]]],
+    dev_feats: Tensor | None,
+    dev_references: Sequence[Sequence[Sequence[str]]] | None,
     epochs: int = 20,
     seed: int = 0,
     lr: float = 2e-3,
@@ -118,20 +126,26 @@ def fit_attention(
     decoder_kwargs: dict[str, Any] | None = None,
     select: str = "bleu",
     log: Log = None,
+    track_bleu: bool = True,
 ) -> AttentionFit:
     """Train on (map, caption) pairs; keep the epoch with the best greedy dev BLEU-4 (or lowest dev loss).
 
     Args:
         train_feats: encoder maps (N, D, h, w) of the training images (float16 is fine).
         train_captions: one tokenised caption per training image (the teacher-forcing target).
-        dev_feats: maps of the dev images; dev_references: their reference captions.
+        dev_feats: maps of the dev images; dev_references: their reference captions. ``None`` (both) trains
+            exactly ``epochs`` epochs and keeps the last (a refit whose epoch count was chosen on dev before).
         min_count: vocabulary = training words seen at least this often.
         max_words: captions are cut to this many words (and decoding stops there).
         select: ``"bleu"`` keeps the epoch with the best greedy dev BLEU-4; ``"loss"`` the one with the
             lowest teacher-forced dev cross-entropy against the first reference (steadier when BLEU is near 0).
+        track_bleu: with ``select="loss"``, ``False`` skips the greedy dev decoding of every epoch (its BLEU-4
+            is then not in the history; it chooses nothing).
     """
     if select not in ("bleu", "loss"):
         raise InputError(f"select: expected 'bleu' or 'loss', got {select!r}")
+    if (dev_feats is None) != (dev_references is None):
+        raise InputError("dev_feats, dev_references: pass both (select an epoch on dev) or neither (fixed epochs)")
     if len(train_feats) != len(train_captions):
         raise InputError(f"train_captions: expected {len(train_feats)} captions, got {len(train_captions)}")
     torch.manual_seed(seed)
@@ -161,10 +175,20 @@ def fit_attention(
             torch.nn.utils.clip_grad_norm_(decoder.parameters(), 5.0)
             opt.step()
             total += float(loss.detach()) * len(chunk)
-        bleu = corpus_bleu(decode_captions(decoder, vocab, dev_feats, max_len=max_words), dev_references)["bleu4"]
+        if dev_feats is None or dev_references is None:
+            history.append({"epoch": epoch, "loss": total / len(pairs)})
+            if log is not None:
+                log(f"epoch {epoch}: loss {total / len(pairs):.3f} (no dev split: {epochs} epochs fixed)")
+            best_epoch = epoch
+            continue
+        bleu = float("nan")
+        if select == "bleu" or track_bleu:
+            caps = decode_captions(decoder, vocab, dev_feats, max_len=max_words)
+            bleu = corpus_bleu(caps, dev_references)["bleu4"]
         dev_loss = _dev_loss(decoder, vocab, dev_feats, dev_references, max_words, batch_size)
         score = bleu if select == "bleu" else -dev_loss
-        history.append({"epoch": epoch, "loss": total / len(pairs), "dev_loss": dev_loss, "dev_bleu4": bleu})
+        row = {"epoch": epoch, "loss": total / len(pairs), "dev_loss": dev_loss}
+        history.append(row | ({"dev_bleu4": bleu} if bleu == bleu else {}))
         if log is not None:
             log(f"epoch {epoch}: loss {total / len(pairs):.3f} dev loss {dev_loss:.3f} dev BLEU-4 {100 * bleu:.2f}")
         if score > best:
@@ -178,7 +202,7 @@ def fit_attention(
 
 @torch.no_grad()
 def _dev_loss(
-    decoder: AttentionDecoder,
+    decoder: Decoder,
     vocab: CaptionVocab,
     feats: Tensor,
     references: Sequence[Sequence[Sequence[str]]],
@@ -212,7 +236,7 @@ def nearest_and_commonest(
 
 @torch.no_grad()
 def rerank_neighbours(
-    decoder: AttentionDecoder,
+    decoder: Decoder,
     vocab: CaptionVocab,
     train_feats: Tensor,
     train_captions: Sequence[Sequence[str]],
@@ -237,10 +261,15 @@ def rerank_neighbours(
         ids = [[vocab.bos_id, *[vocab.index.get(w, vocab.unk_id) for w in c.split()][:max_words], vocab.eos_id]
                for c in cands]  # fmt: skip
         tok = _batch(ids)
-        logp = decoder(feats[i : i + 1].expand(len(ids), -1, -1, -1), tok[:, :-1])
+        # the image's start state once, copied per candidate; then teacher forcing step by step (= forward)
+        state = tuple(x.expand(len(ids), *x.shape[1:]) for x in decoder.start(feats[i : i + 1]))
         gold = tok[:, 1:]
-        per_word = logp.gather(2, gold[..., None])[..., 0].masked_fill(gold == vocab.pad_id, 0.0)
-        score = per_word.sum(1) / (gold != vocab.pad_id).sum(1)
+        total = torch.zeros(len(ids))
+        for t in range(gold.shape[1]):
+            logp, state = decoder.step(tok[:, t], state)
+            word = logp.gather(1, gold[:, t : t + 1])[:, 0]
+            total += word.masked_fill(gold[:, t] == vocab.pad_id, 0.0)
+        score = total / (gold != vocab.pad_id).sum(1)
         out.append(cands[int(score.argmax())].split())
     return out
 
@@ -248,18 +277,40 @@ def rerank_neighbours(
 def save_attention_captioner(
     fit: AttentionFit, path: str | Path, metrics: dict[str, float], card: str, half: bool = False
 ) -> Path:
-    """Write decoder weights (optionally float16), vocabulary, scores and card atomically."""
+    """Write one fitted decoder (optionally float16), vocabulary, scores and card atomically."""
+    return save_decoder(fit.decoder, fit.vocab, path, metrics, card, half)
+
+
+def save_decoder(
+    decoder: Decoder,
+    vocab: CaptionVocab,
+    path: str | Path,
+    metrics: dict[str, float],
+    card: str,
+    half: bool = False,
+    decoding: dict[str, int] | None = None,
+) -> Path:
+    """Write a decoder or an ensemble (``members``: one state dict per member) with its vocabulary, scores,
+    card and, when given, the decoding chosen on dev (``beam``, ``min_len``, ``no_repeat_ngram``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in fit.decoder.state_dict().items()}
-    payload = {
+
+    def weights(module: torch.nn.Module) -> dict[str, Tensor]:
+        return {k: (v.half() if half and v.is_floating_point() else v) for k, v in module.state_dict().items()}
+
+    payload: dict[str, Any] = {
         "format": FORMAT,
-        "config": fit.decoder.config,
-        "state_dict": state,
-        "vocab": fit.vocab.words,
+        "config": decoder.config,
+        "vocab": vocab.words,
         "metrics": metrics,
         "card": card,
     }
+    if isinstance(decoder, EnsembleDecoder):
+        payload["members"] = [weights(m) for m in decoder.decoders]
+    else:
+        payload["state_dict"] = weights(decoder)
+    if decoding is not None:
+        payload["decoding"] = dict(decoding)
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
@@ -272,21 +323,32 @@ class AttentionBundle:
     preprocess: Any
     card: str
     metrics: dict[str, float]
+    decoding: dict[str, int] = field(default_factory=dict)
 
 
 def load_attention_captioner(path: str | Path) -> AttentionBundle:
-    """Rebuild default backbone + saved attention decoder from a checkpoint."""
+    """Rebuild default backbone + saved attention decoder (or ensemble of decoders) from a checkpoint."""
     import netloupe
 
     p = Path(path)
     payload = read_checkpoint(p, FORMAT, "attention captioner")
-    decoder = AttentionDecoder(**payload["config"])
-    decoder.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+
+    def member(state: dict[str, Tensor]) -> AttentionDecoder:
+        dec = AttentionDecoder(**payload["config"])
+        dec.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        return dec.eval()
+
+    decoder: Decoder = (
+        EnsembleDecoder([member(s) for s in payload["members"]])
+        if "members" in payload
+        else member(payload["state_dict"])
+    )
     loaded = netloupe.load_model()
     return AttentionBundle(
-        AttentionCaptioner(loaded.model, decoder.eval()).eval(),
+        AttentionCaptioner(loaded.model, decoder.eval()).eval(),  # type: ignore[arg-type]
         CaptionVocab(list(payload["vocab"])),
         loaded.preprocess,
         str(payload.get("card", "")),
         dict(payload.get("metrics", {})),
+        {k: int(v) for k, v in payload.get("decoding", {}).items()},
     )

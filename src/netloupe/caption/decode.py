@@ -7,6 +7,10 @@ Le, 2014), sets finished hypotheses aside and stops when no live prefix can beat
 (exact when ``alpha = 0``, because log-probabilities only fall as words are added). The final ranking
 divides by ``length ** alpha`` (Wu et al., 2016 use a smoothed variant). ``min_len`` forbids ``<eos>``
 before that many words (a minimum-length constraint; the caption's own probabilities are unchanged otherwise).
+``no_repeat_ngram = n`` forbids any word that would complete an n-gram already in the prefix (the trigram
+blocking of Paulus, Xiong & Socher, 2018, "A Deep Reinforced Model for Abstractive Summarization"): a
+decoder that falls into a loop ("a large mass with a large mass with ...") must say something else.
+``<eos>`` is never blocked.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from torch import Tensor
 
 from ..errors import InputError
 
-__all__ = ["Hypothesis", "StepFn", "beam_search", "greedy_decode"]
+__all__ = ["Hypothesis", "StepFn", "banned_words", "beam_search", "greedy_decode"]
 
 State = tuple[Tensor, ...]
 StepFn = Callable[[Tensor, State], tuple[Tensor, State]]
@@ -34,15 +38,56 @@ class Hypothesis:
     finished: bool
 
 
-@torch.no_grad()
-def greedy_decode(
-    step: StepFn, state: State, bos: int, eos: int, max_len: int = 30, min_len: int = 0
-) -> list[Hypothesis]:
-    """Most probable next word at every step, for a batch of ``B`` start states (no ``<eos>`` before ``min_len``)."""
+def banned_words(prefix: list[int], n: int) -> list[int]:
+    """Words that would complete an ``n``-gram already present in ``prefix`` (none when ``n < 1``).
+
+    ``n = 1`` bans every word already said; ``n = 3`` bans w when (prefix[-2], prefix[-1], w) occurred before.
+    """
+    if n < 1 or len(prefix) < n - 1:
+        return []
+    tail = tuple(prefix[len(prefix) - (n - 1) :])
+    return sorted({prefix[i + n - 1] for i in range(len(prefix) - n + 1) if tuple(prefix[i : i + n - 1]) == tail})
+
+
+def _constrain(logp: Tensor, prefixes: list[list[int]], t: int, eos: int, min_len: int, no_repeat: int) -> Tensor:
+    """``logp`` with ``<eos>`` forbidden before ``min_len`` and repeated ``no_repeat``-grams forbidden."""
+    if t >= min_len and no_repeat < 1:
+        return logp
+    logp = logp.clone()
+    if t < min_len:
+        logp[:, eos] = float("-inf")
+    if no_repeat >= 1:
+        for row, prefix in enumerate(prefixes):
+            banned = [w for w in banned_words(prefix, no_repeat) if w != eos]
+            if banned:
+                logp[row, banned] = float("-inf")
+    return logp
+
+
+def _check_lengths(max_len: int, min_len: int, no_repeat: int) -> None:
     if max_len < 1:
         raise InputError(f"max_len: must be >= 1, got {max_len}")
     if not 0 <= min_len < max_len:
         raise InputError(f"min_len: must be in [0, max_len={max_len}), got {min_len}")
+    if no_repeat < 0:
+        raise InputError(f"no_repeat_ngram: must be >= 0 (0 = off), got {no_repeat}")
+
+
+@torch.no_grad()
+def greedy_decode(
+    step: StepFn,
+    state: State,
+    bos: int,
+    eos: int,
+    max_len: int = 30,
+    min_len: int = 0,
+    no_repeat_ngram: int = 0,
+) -> list[Hypothesis]:
+    """Most probable allowed next word at every step, for a batch of ``B`` start states.
+
+    No ``<eos>`` before ``min_len`` words; with ``no_repeat_ngram = n`` no n-gram occurs twice.
+    """
+    _check_lengths(max_len, min_len, no_repeat_ngram)
     b = state[0].shape[0]
     device = state[0].device
     tokens = torch.full((b,), bos, dtype=torch.long, device=device)
@@ -52,9 +97,8 @@ def greedy_decode(
     lengths = torch.full((b,), max_len, dtype=torch.long, device=device)
     for t in range(max_len):
         logp, state = step(tokens, state)
-        if t < min_len:
-            logp = logp.clone()
-            logp[:, eos] = float("-inf")
+        prefixes = out[:, :t].tolist() if no_repeat_ngram else [[] for _ in range(b)]
+        logp = _constrain(logp, prefixes, t, eos, min_len, no_repeat_ngram)
         lp, tokens = logp.max(1)
         score = score + lp * alive
         out[:, t] = tokens
@@ -76,8 +120,13 @@ def beam_search(
     max_len: int = 30,
     alpha: float = 0.0,
     min_len: int = 0,
+    no_repeat_ngram: int = 0,
 ) -> list[Hypothesis]:
-    """Beam search for ONE start state (batch 1); returns finished hypotheses, best first."""
+    """Beam search for ONE start state (batch 1); returns finished hypotheses, best first.
+
+    ``min_len`` and ``no_repeat_ngram`` constrain every hypothesis as in :func:`greedy_decode`.
+    """
+    _check_lengths(max_len, min_len, no_repeat_ngram)
     if beam < 1:
         raise InputError(f"beam: must be >= 1, got {beam}")
     if state[0].shape[0] != 1:
@@ -93,14 +142,14 @@ def beam_search(
 
     for t in range(max_len):
         logp, state = step(tokens, state)
-        if t < min_len:
-            logp = logp.clone()
-            logp[:, eos] = float("-inf")
+        logp = _constrain(logp, prefixes, t, eos, min_len, no_repeat_ngram)
         cand = (scores[:, None] + logp).flatten()
         top = cand.topk(min(beam * 2, cand.numel()))
         vocab = logp.shape[1]
         keep_rows, keep_tok, keep_score, new_prefixes = [], [], [], []
         for s, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+            if s == float("-inf"):
+                break  # only forbidden continuations are left
             row, tok = divmod(flat, vocab)
             if tok == eos:
                 finished.append(Hypothesis(prefixes[row], s, True))

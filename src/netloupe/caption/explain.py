@@ -7,6 +7,7 @@ log-probabilities at its own position, so one forward/backward through the CAM e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,12 +65,22 @@ def explain_words(
 
 
 def explain_caption(
-    captioner: Captioner, vocab: CaptionVocab, preprocess: object, image: object, beam: int = 3
+    captioner: Captioner,
+    vocab: CaptionVocab,
+    preprocess: object,
+    image: object,
+    beam: int = 3,
+    min_len: int = 0,
+    no_repeat_ngram: int = 0,
+    forbid: Sequence[int] = (),
 ) -> CaptionExplanation:
-    """Caption one image (beam search) and explain every generated word."""
+    """Caption one image (beam search; minimum length and n-gram blocking as in
+    :meth:`~netloupe.caption.model.Captioner.generate`) and explain every generated word."""
     pil = load_image(image)  # type: ignore[arg-type]
     x = preprocess(pil)[None]  # type: ignore[operator]
-    hyp = captioner.generate(x, vocab.bos_id, vocab.eos_id, beam=beam)[0]
+    hyp = captioner.generate(
+        x, vocab.bos_id, vocab.eos_id, beam=beam, min_len=min_len, no_repeat_ngram=no_repeat_ngram, forbid=forbid
+    )[0]
     ids = [i for i in hyp.tokens if i != vocab.eos_id]
     if not ids:
         raise InputError("image: the captioner produced an empty caption; nothing to explain")

@@ -10,6 +10,7 @@ shows where in the image each word came from (Selvaraju et al., 2017, Sec. 8 exp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -94,13 +95,43 @@ class Captioner(nn.Module):
         return self.encoder.forward_features(images).mean((2, 3))  # type: ignore[operator]
 
     @torch.no_grad()
-    def generate(self, images: Tensor, bos: int, eos: int, beam: int = 1, max_len: int = 30) -> list[Hypothesis]:
-        """Best caption per image (greedy when ``beam == 1``)."""
+    def generate(
+        self,
+        images: Tensor,
+        bos: int,
+        eos: int,
+        beam: int = 1,
+        max_len: int = 30,
+        min_len: int = 0,
+        no_repeat_ngram: int = 0,
+        forbid: Sequence[int] = (),
+    ) -> list[Hypothesis]:
+        """Best caption per image (greedy when ``beam == 1``); ``min_len``/``no_repeat_ngram`` as in
+        :mod:`netloupe.caption.decode` (no ``<eos>`` before ``min_len`` words, no repeated n-gram) and the
+        word ids in ``forbid`` (e.g. ``<unk>``) never generated."""
+        banned = list(forbid)
+
+        def step(tokens: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
+            logp, state = self.decoder.step(tokens, state)
+            if banned:
+                logp = logp.clone()
+                logp[:, banned] = float("-inf")
+            return logp, state
+
         state = self.decoder.start(self.features(images))
         if beam == 1:
-            return greedy_decode(self.decoder.step, state, bos, eos, max_len)
+            return greedy_decode(step, state, bos, eos, max_len, min_len, no_repeat_ngram)
         return [
-            beam_search(self.decoder.step, tuple(s[i : i + 1] for s in state), bos, eos, beam, max_len)[0]
+            beam_search(
+                step,
+                tuple(s[i : i + 1] for s in state),
+                bos,
+                eos,
+                beam,
+                max_len,
+                min_len=min_len,
+                no_repeat_ngram=no_repeat_ngram,
+            )[0]
             for i in range(images.shape[0])
         ]
 

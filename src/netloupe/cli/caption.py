@@ -24,26 +24,43 @@ def caption(
     ),
     explain: bool = typer.Option(False, "--explain", help="Grad-CAM per word, written as a PNG strip"),
     out: Path | None = typer.Option(None, help="PNG for the strip (default: IMAGE-caption.png)"),
-    beam: int = typer.Option(3, help="beam width (1 = greedy)"),
+    beam: int | None = typer.Option(
+        None, help="beam width (1 = greedy; default: the decoding recorded in the checkpoint, else 3)"
+    ),
 ) -> None:
-    """Caption IMAGE; with --explain also show where in the image each word came from."""
+    """Caption IMAGE; with --explain also show where in the image each word came from.
+
+    A checkpoint that records the decoding chosen on dev (the MedPix ensemble of ``caption-attention medpix``)
+    is decoded that way: its beam width (unless --beam is given), minimum length and n-gram blocking.
+    """
     import matplotlib.pyplot as plt
     import torch
 
     from ..caption.explain import explain_caption, strip_figure
 
     torch.set_num_threads(1)
+    if beam is not None and beam < 1:
+        fail(f"beam: expected >= 1, got {beam}")
     bundle = _load_any(model)
     if not image.is_file():
         fail(f"image: {image} not found")
+    recorded: dict[str, int] = dict(getattr(bundle, "decoding", {}) or {})
+    width = beam if beam is not None else recorded.get("beam", 3)
+    extra: dict[str, Any] = {
+        "min_len": recorded.get("min_len", 0),
+        "no_repeat_ngram": recorded.get("no_repeat_ngram", 0),
+    }
+    if recorded:  # decode as the recorded scores were computed: never <unk>, <pad> or <bos>
+        v = bundle.vocab
+        extra["forbid"] = [v.unk_id, v.pad_id, v.bos_id]
     if not explain:
         from ..caption.data import load_image
 
         x = bundle.preprocess(load_image(image))[None]
-        hyp = bundle.captioner.generate(x, bundle.vocab.bos_id, bundle.vocab.eos_id, beam=beam)[0]
+        hyp = bundle.captioner.generate(x, bundle.vocab.bos_id, bundle.vocab.eos_id, beam=width, **extra)[0]
         console.print(" ".join(bundle.vocab.decode(hyp.tokens)))
         return
-    expl = explain_caption(bundle.captioner, bundle.vocab, bundle.preprocess, image, beam=beam)
+    expl = explain_caption(bundle.captioner, bundle.vocab, bundle.preprocess, image, beam=width, **extra)
     console.print(" ".join(expl.words))
     path = out or image.with_name(image.stem + "-caption.png")
     fig = strip_figure(expl)
@@ -99,14 +116,17 @@ def caption_attention(
     out: Path = typer.Option(Path("results/caption"), help="folder for scores and figures"),
     cache: Path = typer.Option(Path("out/caption"), help="folder for cached encoder maps (and MedPix checkpoint)"),
     ship: Path | None = typer.Option(None, help="synthetic only: also write synthetic_captioner.pt (float16) here"),
-    epochs: int = typer.Option(0, help="epochs (0 = 25 synthetic / 14 medpix)"),
-    seed: int = typer.Option(0),
+    epochs: int = typer.Option(0, help="epochs (0 = 25 synthetic / at most 14 per medpix member)"),
+    seed: int = typer.Option(0, help="synthetic only: the seed (medpix members use seeds 0..SEEDS-1)"),
+    seeds: int = typer.Option(5, help="medpix only: decoders trained (seeds 0..SEEDS-1); ensemble size chosen on dev"),
+    workers: int = typer.Option(1, help="medpix only: members trained at the same time (one process and thread each)"),
 ) -> None:
     """Train the Show-Attend-Tell captioner, score it against baselines; synthetic: pointing game per word."""
     import torch
 
     from .._paths import shared_data_dir
-    from ..caption.attention_eval import run_medpix, run_synthetic
+    from ..caption.attention_eval import run_synthetic
+    from ..caption.medpix import run_medpix
 
     torch.set_num_threads(1)
     if which == "synthetic":
@@ -120,7 +140,9 @@ def caption_attention(
         if root is None or not (root / "medpix2-captions-subset").is_dir():
             fail("data: pass --data with the medpix2-captions-subset folder")
         data = root / "medpix2-captions-subset"
-    run_medpix(data, out, cache, epochs or 14, seed, log=console.print)
+    if seeds < 1 or workers < 1:
+        fail(f"seeds, workers: expected >= 1, got {seeds} and {workers}")
+    run_medpix(data, out, cache, epochs or 14, seeds, workers, log=console.print)
     console.print((out / "medpix_attention.md").read_text())
 
 
