@@ -11,7 +11,7 @@ import typer
 from ..cam.registry import available_methods, get_method
 from ..errors import InputError
 
-__all__ = ["Threads", "load_cli_model", "parse_device", "parse_methods", "set_threads"]
+__all__ = ["METHODS_HELP", "Threads", "load_cli_model", "parse_device", "parse_methods", "set_threads"]
 
 #: ``--threads N``: torch's CPU threads for the command (share it between commands with this alias).
 Threads = Annotated[
@@ -38,11 +38,22 @@ def set_threads(n: int | None) -> int:
     return torch.get_num_threads()
 
 
+#: the help of every command's --method option
+METHODS_HELP = (
+    "Comma-separated methods, or auto: Grad-CAM, except attention rollout / gradient-weighted attention for "
+    "class-token transformers (ViT, DeiT), where gradient CAMs miss the evidence."
+)
+
+
 def parse_methods(text: str) -> list[str]:
-    """``"gradcam,gradcam++"`` -> registry names (unknown names raise with did-you-mean)."""
+    """``"gradcam,gradcam++"`` -> registry names (unknown names raise with did-you-mean); ``"auto"`` is kept."""
     names = [t for t in (s.strip() for s in text.split(",")) if t]
     if not names:
-        raise InputError(f"--method: expected one or more of {', '.join(available_methods())}")
+        raise InputError(f"--method: expected auto or one or more of {', '.join(available_methods())}")
+    if "auto" in names:
+        if names != ["auto"]:
+            raise InputError(f"--method: auto lets netloupe choose and stands alone, got {text!r}")
+        return names
     return [get_method(n).name for n in names]
 
 

@@ -13,11 +13,12 @@ from typing import Annotated
 import typer
 
 from .._progress import pass_callback
+from ..cam.attention_choice import DEFAULT_METHOD
 from ..cam.base import CAMMethod
 from ..models.zoo import DEFAULT_MODEL, LoadedModel
 from ._console import console, print_error, progress
 from ._model_options import LayoutOption, OutputOption, parse_layout, parse_output
-from ._options import Threads, load_cli_model, parse_device, parse_methods, set_threads
+from ._options import METHODS_HELP, Threads, load_cli_model, parse_device, parse_methods, set_threads
 
 __all__ = ["register"]
 
@@ -37,7 +38,7 @@ def explain_command(
         typer.Argument(help="Input files: PNG, JPEG, TIFF, BMP, .npy, DICOM, NIfTI.", show_default=False),
     ],
     model: Annotated[str, typer.Option("--model", "-m", help="Zoo name or model file.")] = DEFAULT_MODEL,
-    method: Annotated[str, typer.Option("--method", "--methods", help="Comma-separated CAM methods.")] = "gradcam",
+    method: Annotated[str, typer.Option("--method", "--methods", help=METHODS_HELP)] = "auto",
     top_k: Annotated[
         int | None,
         typer.Option(
@@ -95,6 +96,8 @@ def explain_command(
         output=parse_output(output),
         layout=parse_layout(layout),
     )
+    if request.method_reason and request.methods != (DEFAULT_METHOD,):  # say so when the choice is not Grad-CAM
+        console.print(f"method: {', '.join(request.methods)} ({request.method_reason})", highlight=False)
     medical = MedicalOptions(window, frame, volume, slice_axis, slice_index)
     for path in images:  # a CT into the ImageNet model, a colour photo into a grey X-ray model: say so
         warning = _mismatch(loaded, path)

@@ -24,10 +24,11 @@ from rich.progress import (
 from rich.text import Text
 
 from .._progress import ProgressLike
+from ..cam.attention_choice import DEFAULT_METHOD
 from ..models.zoo import DEFAULT_MODEL
 from ._console import console, progress
 from ._model_options import LayoutOption, OutputOption, parse_layout, parse_output
-from ._options import Threads, load_cli_model, parse_device, parse_methods, set_threads
+from ._options import METHODS_HELP, Threads, load_cli_model, parse_device, parse_methods, set_threads
 
 __all__ = ["register"]
 
@@ -42,7 +43,7 @@ class _RateColumn(ProgressColumn):
 
 def run_command(
     dataset: Annotated[Path, typer.Argument(help="Image folder (searched recursively) or a CSV listing images.")],
-    methods: Annotated[str, typer.Option("--methods", "--method", help="Comma-separated CAM methods.")] = "gradcam",
+    methods: Annotated[str, typer.Option("--methods", "--method", help=METHODS_HELP)] = "auto",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (re-run into it to resume).")] = Path(
         "netloupe-run"
     ),
@@ -149,6 +150,8 @@ def run_command(
             on_start=on_start,
             on_progress=lambda n: bar.advance(task, n),
         )
+    if summary.method_reason and summary.methods != (DEFAULT_METHOD,):  # say so when the choice is not Grad-CAM
+        console.print(f"method: {', '.join(summary.methods)} ({summary.method_reason})", highlight=False)
     if store is not None:
         console.print(
             f"maps in {store} (xarray.open_zarr; draw overlays with: netloupe render {store})", highlight=False

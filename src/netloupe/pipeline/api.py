@@ -25,7 +25,7 @@ from ..targets import TargetSpec
 from .core import ExplainCore
 from .items import Item, ItemFailure, ItemResult
 from .manifest import Record, build_manifest, done_record, write_manifest
-from .request import ExplainRequest, build_request
+from .request import AUTO, ExplainRequest, build_request
 from .run import JobStats, OnProgress, StopFlag, run_batches
 from .sinks import FolderSink, MemorySink, NiftiSink, Sink
 from .sinks.folder import OverlayPolicy
@@ -105,8 +105,17 @@ def _manifest(
         target=request.target,
         records=records,
         pending=pending,
-        extra={"layer_info": list(layer_info)} if layer_info else None,
+        extra=_extra(request, layer_info),
     )
+
+
+def _extra(request: ExplainRequest, layer_info: Sequence[dict[str, object]]) -> dict[str, object] | None:
+    extra: dict[str, object] = {}
+    if request.method_reason:
+        extra["method_reason"] = request.method_reason
+    if layer_info:
+        extra["layer_info"] = list(layer_info)
+    return extra or None
 
 
 def explain_to_folder(
@@ -165,7 +174,7 @@ def save_results(
 def explain_images(
     sources: Sequence[PathLikeStr | Image.Image],
     loaded: LoadedModel,
-    methods: Sequence[str] = ("gradcam",),
+    methods: Sequence[str] = (AUTO,),
     top_k: int | None = None,
     target: TargetSpec = None,
     layer: LayersSpec = None,
@@ -182,7 +191,7 @@ def explain_images(
     Args:
         sources: paths or PIL images.
         loaded: a model from :func:`netloupe.load_model`.
-        methods: registry names; all share one pass per batch.
+        methods: registry names; all share one pass per batch. ``("auto",)``: see :func:`build_request`.
         top_k: explain the k most probable classes (None: three, or all of a smaller model's classes).
         target: a class index or name to explain instead of the top-k.
         layer: target layer (default: the model's recommended layer, else automatic).

@@ -15,6 +15,7 @@ import torch
 
 from .._typing import LayersSpec
 from ..cam._capture import check_hookable, split_call
+from ..cam.attention_choice import default_methods
 from ..cam.registry import get_method
 from ..errors import InputError
 from ..layers import ReshapeSpec, resolve_layer
@@ -22,7 +23,10 @@ from ..models.compat import default_top_k
 from ..models.zoo import LoadedModel
 from ..targets import TargetSpec, TopK, resolve_targets
 
-__all__ = ["ExplainRequest", "Grid", "build_request"]
+__all__ = ["AUTO", "ExplainRequest", "Grid", "build_request"]
+
+#: the method name that lets netloupe choose (see :func:`build_request`)
+AUTO = "auto"
 
 DEFAULT_TOP_K = 3  # the engine's documented default; build_request adapts it to the model (default_top_k)
 Grid = Literal["item", "input"]
@@ -35,6 +39,7 @@ class ExplainRequest:
     Attributes:
         loaded: the model and how to feed it.
         methods: registry names (deduplicated, in the order given); all share one pass per batch.
+        method_reason: why these methods, when netloupe chose them (``"auto"``); empty when they were named.
         top_k: the k most probable classes are explained (when ``target`` is None).
         target: a class index or name, or a callable target, to explain instead of the top-k.
         layer: the target layer (name, module or list), None for the automatic choice.
@@ -53,6 +58,7 @@ class ExplainRequest:
 
     loaded: LoadedModel
     methods: tuple[str, ...]
+    method_reason: str = ""
     top_k: int = DEFAULT_TOP_K
     target: TargetSpec = None
     layer: LayersSpec = None
@@ -85,7 +91,7 @@ def _num_outputs(loaded: LoadedModel) -> int:
 
 def build_request(
     loaded: LoadedModel,
-    methods: str | Sequence[str] = ("gradcam",),
+    methods: str | Sequence[str] = AUTO,
     *,
     top_k: int | None = None,
     target: TargetSpec = None,
@@ -102,7 +108,11 @@ def build_request(
 
     Args:
         loaded: a model from :func:`netloupe.load_model`.
-        methods: registry names (``"gradcam,layercam"`` or a list).
+        methods: registry names (``"gradcam,layercam"`` or a list), or ``"auto"``: Grad-CAM, except for a
+            global-attention transformer whose head reads a class token, explained without a named layer:
+            attention rollout for its predicted class, gradient-weighted attention for other or several
+            classes (:mod:`netloupe.cam.attention_choice` says why; the reason is kept in
+            ``method_reason``).
         top_k: classes to explain per item (None: 1 with a ``target``, else
             :func:`netloupe.models.compat.default_top_k`).
         target: a class index or name (or a callable) instead of the top-k.
@@ -118,8 +128,15 @@ def build_request(
     Raises:
         UnknownMethod, LayerNotFound, TargetError, InputError, MethodNotApplicable: with the parameter named.
     """
-    names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
-    resolved = list(dict.fromkeys(get_method(m).name for m in names if m))
+    names = [n for n in (m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods)) if n]
+    reason = ""
+    if AUTO in names:
+        if names != [AUTO]:
+            raise InputError(f"methods: '{AUTO}' lets netloupe choose and stands alone, got {', '.join(names)}")
+        # rollout does not depend on the class: a named class or several classes need a class-specific method
+        class_specific = target is not None or (top_k if top_k is not None else default_top_k(loaded)) > 1
+        names, reason = default_methods(loaded.model, layer is not None, class_specific)
+    resolved = list(dict.fromkeys(get_method(m).name for m in names))
     if not resolved:
         raise InputError("methods: expected at least one method name")
     if batch_size < 1:
@@ -139,6 +156,7 @@ def build_request(
     return ExplainRequest(
         loaded=loaded,
         methods=tuple(resolved),
+        method_reason=reason,
         top_k=k,
         target=target,
         layer=chosen,

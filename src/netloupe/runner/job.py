@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..layers import ReshapeSpec
 from ..models.zoo import LoadedModel
 from ..pipeline.manifest import Record, build_manifest, write_manifest
-from ..pipeline.request import ExplainRequest, build_request
+from ..pipeline.request import AUTO, ExplainRequest, build_request
 from ..pipeline.run import JobStats, StopFlag
 from ..pipeline.sinks import FolderSink, NiftiSink, Sink, files_present
 from ..pipeline.sinks.folder import OverlayPolicy
@@ -52,6 +52,8 @@ class RunSummary:
     pending: int = 0  # neither finished nor failed (an interrupted run)
     seconds: float = 0.0
     interrupted: bool = False
+    methods: tuple[str, ...] = ()  # as resolved (``"auto"`` becomes the methods netloupe chose)
+    method_reason: str = ""  # why, when netloupe chose them
 
     @property
     def images_per_second(self) -> float:
@@ -99,7 +101,7 @@ def _store_sink(store: PathLikeStr, request: ExplainRequest, items: Sequence[Dat
 def run_dataset(
     dataset: PathLikeStr,
     loaded: LoadedModel,
-    methods: Sequence[str] = ("gradcam",),
+    methods: Sequence[str] = (AUTO,),
     out: PathLikeStr = "netloupe-run",
     *,
     top_k: int = 1,
@@ -126,7 +128,7 @@ def run_dataset(
     Args:
         dataset: input folder (recursive: photos, DICOM, NIfTI) or CSV listing (see :func:`discover_items`).
         loaded: the model (:func:`netloupe.load_model`).
-        methods: registry names; all share one pass per batch.
+        methods: registry names; all share one pass per batch. ``("auto",)``: see :func:`build_request`.
         out: run folder (journal, run config, manifest; per-item files); re-running into it resumes.
         top_k: explain the k most probable classes of each input.
         layer: target layer (default: the model's recommended layer, else automatic).
@@ -229,6 +231,8 @@ def run_dataset(
         pending=pending,
         seconds=seconds,
         interrupted=stop.is_set() and pending > 0,
+        methods=request.methods,
+        method_reason=request.method_reason,
     )
 
 
@@ -267,6 +271,8 @@ def _write_run_manifest(
             if not layers and rec.get("status") == "done":
                 layers = list(rec["maps"][0].get("layer", [])) if rec.get("maps") else []
     extra: dict[str, object] = {"dataset": dataset}
+    if request.method_reason:
+        extra["method_reason"] = request.method_reason
     if store is not None:
         extra["store"] = str(store)
     manifest = build_manifest(
