@@ -86,10 +86,12 @@ def test_gradient_cams_on_class_token_layers_warn_and_other_defaults_stay(held_o
     assert list(named.maps) == ["gradcam"]
     cnn = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
                               torch.nn.Flatten(), torch.nn.Linear(4, 4))  # fmt: skip
+    with pytest.warns(UserWarning, match="windowed-attention transformer"):
+        swin = netloupe.explain(load_tiny("tiny_swin"), x)  # windowed attention, no class token: Grad-CAM, warned
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         netloupe.explain(vit, x, "scorecam")  # gradient-free: no warning
-        swin = netloupe.explain(load_tiny("tiny_swin"), x)  # windowed attention, no class token: Grad-CAM
+        netloupe.explain(load_tiny("tiny_swin"), x, "scorecam")
         plain = netloupe.explain(cnn, x)
     assert (
         list(swin.maps) == ["gradcam"]

@@ -25,7 +25,11 @@ from ..targets import TargetSet, TargetSpec, TopK, probabilities, resolve_target
 from ._capture import Capture, LayerCapture, LayerRef, resolve_layer_refs, run_capture, unwrap_compiled
 from ._outputs import OutputKey, TargetReader, select_output
 from ._passes import CancelFlag, OnPass, Passes
-from .attention_choice import default_methods, warn_gradient_cam_on_class_token
+from .attention_choice import (
+    default_methods,
+    warn_gradient_cam_on_class_token,
+    warn_gradient_cam_on_windowed_attention,
+)
 from .base import CAMContext, CAMMethod
 from .perturbation import upsample
 from .registry import get_method
@@ -228,6 +232,7 @@ class Explainer:
         maps = self._postprocess(per_layer, tuple(x.shape[2:]), normalize, relu, upsample or len(layers) > 1, fuse)
         layer_info = plan.layer_info(capture.layers)
         warn_gradient_cam_on_class_token(model, list(instances), layer_info)
+        warn_gradient_cam_on_windowed_attention(model, list(instances))
         return Explanation(
             maps=maps,
             class_ids=target_set.class_ids,
