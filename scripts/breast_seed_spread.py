@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import torch
-from breast_recipe_search import CANDIDATES  # type: ignore[import-not-found]
+from breast_recipe_search import CANDIDATES, PREVIOUS  # type: ignore[import-not-found]
 
 from netloupe.io.atomic import atomic_write_json
 from netloupe.medical.train import recipe, train
@@ -23,14 +23,16 @@ from netloupe.medical.train import recipe, train
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--name", default="recipe", help="'recipe' (the committed recipe) or a search candidate")
+    parser.add_argument(
+        "--name", default="recipe", help="'recipe' (the committed recipe) or a search candidate ('base': the previous)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", type=Path, default=Path("results/medical/breast_seeds"))
     parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    overrides = {} if args.name == "recipe" else CANDIDATES[args.name]
+    overrides = {} if args.name == "recipe" else {**PREVIOUS, **CANDIDATES[args.name]}
     for seed in args.seeds:
         target = args.out / f"{args.name}_seed{seed}.json"
         if target.exists():

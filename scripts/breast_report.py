@@ -1,0 +1,147 @@
+"""Write ``results/medical/breastmnist_scores.{md,json}`` from the recipe search and the seed runs (issue 15).
+
+Reads ``results/medical/breast_cv/*.json`` (5-fold cross-validation on the train split, one file per
+candidate) and ``results/medical/breast_seeds/*.json`` (one full training run per recipe and seed, with
+its official val and test numbers). Computes nothing new except summaries (means, standard deviations,
+paired fold differences).
+
+    PYTHONPATH=src python scripts/breast_report.py --chosen w16 --variant swa@0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from netloupe.io.atomic import atomic_write_json, atomic_write_text
+
+#: Yang et al., "MedMNIST v2", Scientific Data 10, 41 (2023), Table 4, BreastMNIST column (AUC, ACC).
+MEDMNIST_V2 = [
+    ("ResNet-18 (28)", 0.901, 0.863),
+    ("ResNet-18 (224)", 0.891, 0.833),
+    ("ResNet-50 (28)", 0.857, 0.812),
+    ("ResNet-50 (224)", 0.866, 0.842),
+    ("auto-sklearn", 0.836, 0.803),
+    ("AutoKeras", 0.871, 0.831),
+    ("Google AutoML Vision", 0.919, 0.861),
+]
+
+
+def _ms(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} +- {statistics.stdev(values):.4f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cv", type=Path, default=Path("results/medical/breast_cv"))
+    parser.add_argument("--seeds", type=Path, default=Path("results/medical/breast_seeds"))
+    parser.add_argument("--chosen", required=True, help="the candidate chosen by cross-validation")
+    parser.add_argument("--variant", required=True, help="its finishing variant (e.g. swa@0.5)")
+    parser.add_argument("--reference", default="base", help="the previous recipe's candidate name")
+    parser.add_argument("--machine", default="2-core x86_64 CPU shared with other jobs, 1 torch thread per run")
+    parser.add_argument("--date", default="2026-12-03")
+    parser.add_argument("--out", type=Path, default=Path("results/medical"))
+    args = parser.parse_args()
+
+    cv = {p.stem.rsplit("_seed", 1)[0]: json.loads(p.read_text()) for p in sorted(args.cv.glob("*.json"))}
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for p in sorted(args.seeds.glob("*.json")):
+        info = json.loads(p.read_text())
+        runs.setdefault(info["name"], []).append(info)
+    chosen_folds = cv[args.chosen]["variants"][args.variant]["fold_auc"]
+
+    lines = [
+        "# BreastMNIST: recipe chosen by cross-validation, seed spread on the official test split (issue 15)",
+        "",
+        f"Machine: {args.machine}. Date: {args.date}. torch CPU. Data: BreastMNIST (MedMNIST v2, CC BY 4.0),",
+        "official split 546 train / 78 val / 156 test (test: 114 normal/benign = class 1, 42 malignant).",
+        "",
+        "## 1. Choosing the recipe without the test split: 5-fold cross-validation on the 546 training images",
+        "",
+        "`PYTHONPATH=src python scripts/breast_recipe_search.py NAME ...` (`netloupe.medical.crossval`):",
+        "stratified folds (seed 0), the same folds and training seed (0) for every candidate, so differences",
+        "are paired. One training run per fold scores every way of finishing it: the last epoch (`last`) and",
+        "weight averages of the end-of-epoch weights from 30 / 50 / 70 % of the epochs (`swa@f`); `+flip`",
+        "averages the probabilities of the image and its mirror. Columns: mean +- sd over the 5 held-out",
+        "folds (about 109 images each); the AUC of all 546 out-of-fold scores pooled; the mean over the 5",
+        "fold models of the AUC on the official 78-image val split; paired difference to the chosen row.",
+        "",
+        "| candidate (overrides of the recipe) | finish | CV AUC mean +- sd | pooled | val AUC (mean of 5) | "
+        "diff. to chosen, mean +- se |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    rows = []
+    for name, info in cv.items():
+        for variant, d in info["variants"].items():
+            diffs = [a - b for a, b in zip(d["fold_auc"], chosen_folds, strict=True)]
+            se = statistics.stdev(diffs) / len(diffs) ** 0.5
+            rows.append((d["mean_auc"], name, info["overrides"], variant, d, statistics.mean(diffs), se))
+    rows.sort(key=lambda r: -r[0])
+    for _, name, overrides, variant, d, diff, se in rows:
+        mark = "**" if (name, variant) == (args.chosen, args.variant) else ""
+        ov = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "shipped recipe"
+        lines.append(
+            f"| {mark}{name}{mark} ({ov}) | {variant} | {mark}{d['mean_auc']:.4f} +- {d['sd_auc']:.4f}{mark} | "
+            f"{d['pooled_auc']:.4f} | {d['mean_val_auc']:.4f} | {diff:+.4f} +- {se:.4f} |"
+        )
+    lines += ["", "## 2. The chosen recipe and the previous one, trained on the full train split, per seed", ""]
+    lines += [
+        "`PYTHONPATH=src python scripts/breast_seed_spread.py --name NAME --seeds 0 1 2 3 4`; each run's",
+        "test numbers were computed once, after the recipe was fixed. Seed 0 of the chosen recipe is the",
+        "shipped `breast-cnn` (`PYTHONPATH=src python -m netloupe medical train breastmnist --out",
+        "src/netloupe/models/data`).",
+        "",
+        "| recipe | seed | val AUC | test AUC (+- SE) | test accuracy | weights |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    summary: dict[str, Any] = {"cv": {}, "seeds": {}, "medmnist_v2": MEDMNIST_V2}
+    for name, items in runs.items():
+        items.sort(key=lambda i: i["config"]["seed"])
+        width = items[0]["config"]["width"]
+        chans = [1, width, width, 2 * width, 2 * width, 4 * width, 4 * width]
+        params = sum(a * b * 9 for a, b in pairwise(chans))
+        for i in items:
+            t = i["test"]
+            lines.append(
+                f"| {name} | {i['config']['seed']} | {i['val']['auc']:.4f} | {t['auc']:.4f} +- {t['auc_se']:.4f} | "
+                f"{t['accuracy']:.4f} | width {width} (~{params / 1000:.0f}k conv params) |"
+            )
+        test_auc = [i["test"]["auc"] for i in items]
+        lines.append(
+            f"| **{name}: mean +- sd over {len(items)} seeds** | | {_ms([i['val']['auc'] for i in items])} | "
+            f"**{_ms(test_auc)}** | {_ms([i['test']['accuracy'] for i in items])} | |"
+        )
+        summary["seeds"][name] = {
+            "per_seed": [{"seed": i["config"]["seed"], "val": i["val"], "test": i["test"]} for i in items],
+            "test_auc_mean": round(statistics.mean(test_auc), 4),
+            "test_auc_sd": round(statistics.stdev(test_auc), 4) if len(test_auc) > 1 else None,
+            "config": items[0]["config"],
+        }
+    for name, info in cv.items():
+        summary["cv"][name] = {"overrides": info["overrides"], "variants": info["variants"]}
+    lines += [
+        "",
+        "## 3. MedMNIST v2 baselines (Yang et al., Scientific Data 10, 41, 2023, BreastMNIST column)",
+        "",
+        "| method | test AUC | test ACC |",
+        "|---|---:|---:|",
+        *[f"| {m} | {a:.3f} | {c:.3f} |" for m, a, c in MEDMNIST_V2],
+        "",
+    ]
+    body = "\n".join(lines) + "\n"
+    notes = args.out / "breastmnist_notes.md"
+    if notes.is_file():
+        body += "\n" + notes.read_text()
+    atomic_write_text(args.out / "breastmnist_scores.md", body)
+    atomic_write_json(args.out / "breastmnist_scores.json", {"chosen": [args.chosen, args.variant], **summary})
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
