@@ -73,3 +73,25 @@ def test_shipped_weights_reach_the_recorded_auc_on_the_official_test_split(share
     # the recorded standard error is Hanley & McNeil's for this split (114 benign/normal, 42 malignant)
     assert (len(pos), len(neg)) == (114, 42)
     assert recorded_test["auc_se"] == pytest.approx(auc_standard_error(pairs, 114, 42), abs=1e-4)
+
+
+@pytest.mark.slow
+def test_the_committed_command_reproduces_the_shipped_weights(shared_data: Path, tmp_path: Path) -> None:
+    from netloupe.cli.main import main
+
+    npz = shared_data / "breastmnist" / "breastmnist.npz"
+    if not npz.is_file():
+        pytest.skip("breastmnist.npz absent")
+    info = _info()
+    with pytest.raises(SystemExit) as exc:
+        main(["medical", "train", "breastmnist", "--data", str(npz), "--out", str(tmp_path)])
+    assert exc.value.code in (0, None)
+    fresh = json.loads((tmp_path / "breast_cnn.json").read_text())
+    assert fresh["config"] == info["config"]
+    # bit-identical on the machine that trained them; other CPUs' kernels may round differently
+    assert fresh["test"]["auc"] == pytest.approx(info["test"]["auc"], abs=0.01)  # type: ignore[index]
+    shipped = torch.load(str(resources.files("netloupe.models").joinpath("data/breast_cnn.pt")), weights_only=True)
+    retrained = torch.load(str(tmp_path / "breast_cnn.pt"), weights_only=True)
+    assert shipped.keys() == retrained.keys()
+    for key, value in shipped.items():
+        torch.testing.assert_close(retrained[key], value, rtol=1e-2, atol=1e-2)
