@@ -17,7 +17,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from netloupe.io.atomic import atomic_write_json, atomic_write_text
+from netloupe.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 #: Yang et al., "MedMNIST v2", Scientific Data 10, 41 (2023), Table 4, BreastMNIST column (AUC, ACC).
 MEDMNIST_V2 = [
@@ -61,6 +61,7 @@ def main() -> None:
         "",
         f"Machine: {args.machine}. Date: {args.date}. torch CPU. Data: BreastMNIST (MedMNIST v2, CC BY 4.0),",
         "official split 546 train / 78 val / 156 test (test: 114 normal/benign = class 1, 42 malignant).",
+        "Figure: `breastmnist_scores.png` (left: CV AUC per candidate; right: test AUC per seed).",
         "",
         "## 1. Choosing the recipe without the test split: 5-fold cross-validation on the 546 training images",
         "",
@@ -143,7 +144,52 @@ def main() -> None:
         body += "\n" + notes.read_text()
     atomic_write_text(args.out / "breastmnist_scores.md", body)
     atomic_write_json(args.out / "breastmnist_scores.json", {"chosen": [args.chosen, args.variant], **summary})
+    _figure(cv, runs, labels, args.out / "breastmnist_scores.png")
     print(body)
+
+
+def _figure(cv: dict[str, Any], runs: dict[str, list[dict[str, Any]]], labels: dict[str, str], path: Path) -> None:
+    """Left: CV AUC per candidate (SWA from mid-run, no mirroring), fold means +- se. Right: test AUC per seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    names = sorted(cv, key=lambda n: cv[n]["variants"]["swa@0.5"]["mean_auc"])
+    for y, name in enumerate(names):
+        d = cv[name]["variants"]["swa@0.5"]
+        se = d["sd_auc"] / len(d["fold_auc"]) ** 0.5
+        left.errorbar(d["mean_auc"], y, xerr=se, fmt="o", color="C0", capsize=3)
+        left.plot(d["fold_auc"], [y] * len(d["fold_auc"]), ".", color="0.6", ms=4)
+    left.set_yticks(range(len(names)), names)
+    left.set_xlabel("5-fold CV AUC on the train split (SWA from epoch 30; fold mean +- se, grey: folds)")
+    left.set_title("choosing the recipe (test split not used)")
+    for x, name in enumerate(sorted(runs)):
+        auc = [i["test"]["auc"] for i in runs[name]]
+        right.plot([x] * len(auc), auc, "o", color=f"C{x + 1}", alpha=0.7)
+        right.errorbar(x + 0.15, statistics.mean(auc), yerr=statistics.stdev(auc), fmt="s", color="k", capsize=4)
+    right.axhline(0.91, ls="--", color="C3", lw=1, label="issue target 0.91")
+    for method, auc, _ in MEDMNIST_V2:
+        if method in ("ResNet-18 (28)", "Google AutoML Vision"):
+            right.axhline(auc, ls=":", color="0.4", lw=1)
+            right.text(1.35, auc, method, fontsize=7, va="bottom", ha="right", color="0.3")
+    right.set_xticks(range(len(runs)), [labels.get(n, n).replace(" (", "\n(") for n in sorted(runs)], fontsize=8)
+    right.set_xlim(-0.5, 1.5)
+    right.set_ylabel("official test AUC (n=156)")
+    right.set_title("seeds 0-4 (black: mean +- sd)")
+    right.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    atomic_write_bytes(path, _png(fig))
+    plt.close(fig)
+
+
+def _png(fig: Any) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
 
 
 if __name__ == "__main__":
