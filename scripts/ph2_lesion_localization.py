@@ -33,8 +33,8 @@ import torch
 from torch import nn
 
 import netloupe
-from netloupe.io.annotations import read_localization_dataset
 from netloupe.evaluation.studies.localization import run_localization, write_tables
+from netloupe.io.annotations import read_localization_dataset
 
 SEED = 0
 FOLDS = 5
