@@ -34,24 +34,20 @@ from netloupe.models.tiny_transformers import TINY_ARCHS, load_tiny, locate_scor
 OUT = Path(__file__).resolve().parents[1] / "results" / "transformers"
 HELD_OUT_SEED = 2_000_000
 
+#: the layers compared on both class-token models (4 blocks each)
+_CLASS_TOKEN_LAYERS: list[tuple[str, str | None, str | None]] = [
+    ("automatic", None, None),
+    ("last block norm2", "blocks.3.norm2", None),
+    ("last block output", "blocks.3", None),
+    ("final norm", "norm", None),
+    ("block 2 norm1", "blocks.2.norm1", None),
+    ("attention k_norm (old automatic choice)", "blocks.3.attn.k_norm", None),
+]
+
 #: arch -> [(label, layer or None for automatic, reshape)]; every one explained with Grad-CAM and HiResCAM
 CANDIDATES: dict[str, list[tuple[str, str | None, str | None]]] = {
-    "tiny_vit_reg": [
-        ("automatic", None, None),
-        ("last block norm2", "blocks.3.norm2", None),
-        ("last block output", "blocks.3", None),
-        ("final norm", "norm", None),
-        ("block 2 norm1", "blocks.2.norm1", None),
-        ("attention k_norm (old automatic choice)", "blocks.3.attn.k_norm", None),
-    ],
-    "tiny_deit": [
-        ("automatic", None, None),
-        ("last block norm2", "blocks.3.norm2", None),
-        ("last block output", "blocks.3", None),
-        ("final norm", "norm", None),
-        ("block 2 norm1", "blocks.2.norm1", None),
-        ("attention k_norm (old automatic choice)", "blocks.3.attn.k_norm", None),
-    ],
+    "tiny_vit_reg": _CLASS_TOKEN_LAYERS,
+    "tiny_deit": _CLASS_TOKEN_LAYERS,
     "tiny_swin": [
         ("automatic", None, None),
         ("last block norm2", "layers.1.blocks.1.norm2", None),
