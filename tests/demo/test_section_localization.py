@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import torch
-
 from netloupe.demo.runner import DemoContext
 from netloupe.demo.section_localization import COFFEE_CUP_BOX, build
 
 
-def test_section_builds_with_boxes_and_iou(tmp_path: Path) -> None:
-    ctx = DemoContext(out_dir=tmp_path, device=torch.device("cpu"), fast=True, log=lambda _m: None)
-    section = build(ctx)
+def test_section_builds_with_boxes_and_iou(fast_context: DemoContext) -> None:
+    section = build(fast_context)
     assert section.title.startswith("Localization")
     assert "data:image/png;base64," in section.body
     assert "IoU with true box" in section.body

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from netloupe.demo.runner import DemoContext
@@ -20,8 +18,8 @@ def test_shipped_models_load_and_score() -> None:
     assert digits.model(x).shape == (1, 10)
 
 
-def test_section_builds(tmp_path: Path) -> None:
-    section = build(DemoContext(out_dir=tmp_path, device=torch.device("cpu"), fast=True, log=lambda _: None))
+def test_section_builds(fast_context: DemoContext) -> None:
+    section = build(fast_context)
     assert section is not None
     assert section.body.count("data:image/png;base64,") == 2
     assert section.body.count("<span") > 10
